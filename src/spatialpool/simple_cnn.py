@@ -1,0 +1,106 @@
+"""The simple 1D CNNs of section 4, in the authors' parametrisation (REFERENCE.md section 4).
+
+Layer k:  z = W_k * h_{k-1} / sqrt(C_in F) + b_k,  h_k = sqrt(F) * phi(z),  W, b ~ N(0, 1).
+Readout:  f = b_out + mean_position(h_K) . beta / H   (mean-field), beta, b_out ~ N(0, 1).
+
+Stride 1 pads circularly (F - 1 sites in all, the extra one on the right for even F); a
+stride > 1 layer uses no padding, so with stride = F the length divides by F every layer.
+"""
+from __future__ import annotations
+
+import math
+
+import torch
+import torch.nn.functional as F_
+from torch import nn
+
+ACTIVATIONS = {"relu": torch.relu, "tanh": torch.tanh}
+
+
+class SimpleCNN(nn.Module):
+    def __init__(self, depth: int, width: int, filter_size: int, stride: int,
+                 activation: str = "relu", in_channels: int = 1):
+        super().__init__()
+        if activation not in ACTIVATIONS:
+            raise ValueError(f"unknown activation {activation!r}: expected one of {sorted(ACTIVATIONS)}")
+        if stride not in (1, filter_size):
+            raise ValueError(f"stride must be 1 or the filter size {filter_size}, got {stride}")
+        self.depth, self.width, self.filter_size, self.stride = depth, width, filter_size, stride
+        self.activation = activation
+        chans = [in_channels] + [width] * depth
+        self.weights = nn.ParameterList(
+            nn.Parameter(torch.randn(chans[k + 1], chans[k], filter_size)) for k in range(depth))
+        self.biases = nn.ParameterList(nn.Parameter(torch.randn(chans[k + 1])) for k in range(depth))
+        self.beta = nn.Parameter(torch.randn(width))
+        self.b_out = nn.Parameter(torch.randn(()))
+
+    def output_lengths(self, length: int) -> list[int]:
+        out = []
+        for _ in range(self.depth):
+            length = length if self.stride == 1 else length // self.stride
+            out.append(length)
+        return out
+
+    def layer(self, k: int, h: torch.Tensor) -> torch.Tensor:
+        w, b = self.weights[k], self.biases[k]
+        fs = self.filter_size
+        if self.stride == 1:
+            left = (fs - 1) // 2
+            h = F_.pad(h, (left, fs - 1 - left), mode="circular")
+        z = F_.conv1d(h, w, stride=self.stride) / math.sqrt(w.shape[1] * fs) + b[:, None]
+        return math.sqrt(fs) * ACTIVATIONS[self.activation](z)
+
+    def hidden(self, x: torch.Tensor) -> list[torch.Tensor]:
+        """Every hidden representation h_1 ... h_K, each [B, H, L_k]."""
+        hs = []
+        for k in range(self.depth):
+            x = self.layer(k, x)
+            hs.append(x)
+        return hs
+
+    def readout(self, h_last: torch.Tensor) -> torch.Tensor:
+        return self.b_out + h_last.mean(-1) @ self.beta / self.width
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        for k in range(self.depth):
+            x = self.layer(k, x)
+        return self.readout(x)
+
+    def arch(self) -> dict:
+        return dict(depth=self.depth, width=self.width, filter_size=self.filter_size,
+                    stride=self.stride, activation=self.activation,
+                    in_channels=self.weights[0].shape[1])
+
+
+def from_state(arch: dict, state: dict, dtype=torch.float64) -> SimpleCNN:
+    net = SimpleCNN(**arch)
+    net.load_state_dict(state)
+    return net.to(dtype)
+
+
+def mean_channel(net: SimpleCNN) -> SimpleCNN:
+    """The mean-channel ablation of fig. 7 (dotted) and fig. B2.
+
+    Every filter of layer k is replaced by the mean filter over all (out, in) channel pairs,
+    and every bias by the mean bias of the layer; the 1/sqrt(C_in F) and sqrt(F) scalings
+    and the readout are kept. All channels of every hidden layer are then identical, so the
+    ablated net is a one-channel net whose filter is C_in times the mean filter.
+    """
+    ablated = SimpleCNN(**net.arch()).to(net.b_out.dtype)
+    ablated.load_state_dict(net.state_dict())
+    with torch.no_grad():
+        for w, b in zip(ablated.weights, ablated.biases):
+            w.copy_(w.mean(dim=(0, 1), keepdim=True).expand_as(w))
+            b.fill_(b.mean().item())
+    return ablated
+
+
+def homogeneous(depth: int, filter_size: int, stride: int, activation: str = "relu",
+                dtype=torch.float64) -> SimpleCNN:
+    """One-channel net with homogeneous positive filters and no bias: the theory's solution."""
+    net = SimpleCNN(depth, 1, filter_size, stride, activation).to(dtype)
+    with torch.no_grad():
+        for w, b in zip(net.weights, net.biases):
+            w.fill_(1.0)
+            b.zero_()
+    return net

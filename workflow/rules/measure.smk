@@ -1,0 +1,56 @@
+rule sensitivity:
+    input:
+        weights=rules.train.output.weights,
+        probe=lambda w: f"{SD}/probes/{experiment(w)['task']}.npz",
+    output:
+        f"{SD}/sensitivity/{{experiment}}/seed{{seed}}.csv",
+    params:
+        batch_size=config["probe"]["batch_size"],
+    threads: 1
+    log:
+        "logs/sensitivity/{experiment}/seed{seed}.log",
+    benchmark:
+        "results/benchmarks/sensitivity/{experiment}/seed{seed}.tsv"
+    script:
+        "../scripts/measure_sensitivity.py"
+
+
+rule theory_curves:
+    input:
+        probe=lambda w: f"{SD}/probes/{experiment(w)['task']}.npz",
+    output:
+        f"{SD}/theory/{{experiment}}.csv",
+    params:
+        net=lambda w: experiment(w)["net"],
+        activation=lambda w: experiment(w)["activation"],
+        length=lambda w: task_of(w)["length"],
+        batch_size=config["probe"]["batch_size"],
+    log:
+        "logs/theory_curves/{experiment}.log",
+    script:
+        "../scripts/theory_curves.py"
+
+
+rule receptive_field:
+    input:
+        rules.train.output.weights,
+    output:
+        f"{SD}/receptive_field/{{experiment}}/seed{{seed}}.csv",
+    params:
+        length=lambda w: task_of(w)["length"],
+    log:
+        "logs/receptive_field/{experiment}/seed{seed}.log",
+    script:
+        "../scripts/receptive_field.py"
+
+
+rule filters:
+    input:
+        rules.train.output.weights,
+    output:
+        mean=f"{SD}/filters/{{experiment}}/seed{{seed}}_mean_filters.csv",
+        spectra=f"{SD}/filters/{{experiment}}/seed{{seed}}_spectra.csv",
+    log:
+        "logs/filters/{experiment}/seed{seed}.log",
+    script:
+        "../scripts/filters.py"

@@ -1,0 +1,17 @@
+rule scorecard:
+    input:
+        fits=f"{TABLES}/fits.csv",
+        collected=collected(EXPERIMENTS),
+        selection=expand(f"{SD}/selection/{{experiment}}.csv", experiment=EXPERIMENTS),
+        spectra=[f"{SD}/filters/{e}/seed{s}_spectra.csv" for e in EXPERIMENTS for s in seeds_of(e)],
+        appendix_a=rules.appendix_a.output.table,
+    output:
+        csv=report(f"{TABLES}/scorecard.csv", caption="../report/scorecard.rst", category="Scorecard"),
+    params:
+        experiments=config["experiments"],
+        appendix_b=config["figures"]["appendix_b"],
+        tolerances=config["scorecard"],
+    log:
+        "logs/scorecard.log",
+    script:
+        "../scripts/scorecard.py"

@@ -1,0 +1,21 @@
+import sys
+
+import pandas as pd
+import torch
+
+from spatialpool.filters import mean_filter_table, spectra_table
+
+sys.stdout = sys.stderr = open(snakemake.log[0], "w", buffering=1)
+
+ckpt = torch.load(snakemake.input[0])
+seed = int(snakemake.wildcards.seed)
+means, spectra = [], []
+for state in ("init", "final"):
+    weights = [ckpt[state][f"weights.{k}"] for k in range(ckpt["arch"]["depth"])]
+    means.append(mean_filter_table(weights, state))
+    spectra.append(spectra_table(weights, state))
+for table, path in ((means, snakemake.output.mean), (spectra, snakemake.output.spectra)):
+    table = pd.concat(table, ignore_index=True)
+    table.insert(0, "seed", seed)
+    table.to_csv(path, index=False)
+print(pd.read_csv(snakemake.output.mean).to_string(index=False))

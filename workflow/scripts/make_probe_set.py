@@ -1,0 +1,15 @@
+import sys
+
+import numpy as np
+
+from spatialpool.config import task_from_config
+from spatialpool.probes import make_probe_set
+
+sys.stdout = sys.stderr = open(snakemake.log[0], "w", buffering=1)
+
+data = np.load(snakemake.input[0])
+p = snakemake.params
+probe = make_probe_set(task_from_config(p.task), data["test_sites"], p.size, p.draws, p.seed)
+print(f"{p.size} probe images from the test set, {p.draws} draws each, seed {p.seed}; "
+      f"mean ||tau x - x||^2 = {probe['deformation_sq_norm'].mean():.3f}")
+np.savez(snakemake.output[0], **probe)

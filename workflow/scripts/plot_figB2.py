@@ -1,0 +1,14 @@
+import sys
+from pathlib import Path
+
+import pandas as pd
+
+from spatialpool import plots
+
+sys.stdout = sys.stderr = open(snakemake.log[0], "w", buffering=1)
+
+p = snakemake.params
+plots.setup(p.plot["context"])
+collected = {Path(f).stem: pd.read_csv(f) for f in snakemake.input.collected}
+stem = str(Path(snakemake.output[0]).with_suffix(""))
+plots.figure_b2(collected, p.fits, stem, [Path(f).suffix[1:] for f in snakemake.output], p.plot["dpi"])

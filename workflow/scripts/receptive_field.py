@@ -1,0 +1,19 @@
+import sys
+
+import pandas as pd
+import torch
+
+from spatialpool.receptive_field import effective_receptive_field
+from spatialpool.simple_cnn import from_state
+
+sys.stdout = sys.stderr = open(snakemake.log[0], "w", buffering=1)
+
+ckpt = torch.load(snakemake.input[0])
+rows = []
+for state in ("init", "final"):
+    widths = effective_receptive_field(from_state(ckpt["arch"], ckpt[state]), snakemake.params.length)
+    rows += [dict(seed=int(snakemake.wildcards.seed), state=state, k=k, A_measured=a)
+             for k, a in enumerate(widths, start=1)]
+table = pd.DataFrame(rows)
+table.to_csv(snakemake.output[0], index=False)
+print(table.to_string(index=False))

@@ -75,10 +75,9 @@ def semantic_problems(config: dict) -> list[str]:
         elif net["stride"] > 1 and t["length"] % net["stride"] ** net["depth"]:
             out.append(f"{key}.net.depth: {net['depth']} layers of stride {net['stride']} need a length "
                        f"divisible by {net['stride'] ** net['depth']}, task '{e['task']}' has {t['length']}")
-        fit = e["fit"]
-        if not fit["k_min"] < fit["k_max"] <= net["depth"]:
-            out.append(f"{key}.fit: need k_min < k_max <= depth = {net['depth']}, "
-                       f"got k_min = {fit['k_min']}, k_max = {fit['k_max']}")
+        for m, (lo, hi) in e["fit"].items():
+            if not lo < hi <= net["depth"]:
+                out.append(f"{key}.fit.{m}: need k_min < k_max <= depth = {net['depth']}, got [{lo}, {hi}]")
 
     exps = config["experiments"]
     for i, name in enumerate(config["figures"]["fig7"]):

@@ -27,26 +27,35 @@ def bootstrap_mean(values, seed: int, n_resamples: int = 2000, level: float = 0.
     return float(v.mean()), float(res.confidence_interval.low), float(res.confidence_interval.high)
 
 
-def exponents(sens: pd.DataFrame, k_min: int, k_max: int, x: str = "A_theory",
-              measures=("D", "G_rect", "G_plain", "R_rect", "R_plain")) -> pd.DataFrame:
-    """Per-seed exponents of each measure against x over layers k_min..k_max (inclusive).
+MEASURES = ("D", "G_rect", "G_plain", "R_rect", "R_plain")
+
+
+def window_of(measure: str, fit: dict) -> tuple[int, int]:
+    """Fit window of a measure: G_* use fit['G']; D and R_* (which inherit D's layer limit) fit['D']."""
+    return tuple(fit["G"] if measure.startswith("G") else fit["D"])
+
+
+def exponents(sens: pd.DataFrame, fit: dict, x: str = "A_theory", measures=MEASURES) -> pd.DataFrame:
+    """Per-seed exponents of each measure against x over its layer window (inclusive).
 
     sens: tidy table with columns seed, state, k, x and the measures.
     """
     rows = []
-    window = sens[(sens.k >= k_min) & (sens.k <= k_max)]
-    for (seed, state), g in window.groupby(["seed", "state"]):
-        g = g.sort_values("k")
+    for (seed, state), g in sens.groupby(["seed", "state"]):
         for m in measures:
-            rows.append(dict(seed=seed, state=state, measure=m, k_min=k_min, k_max=k_max,
-                             exponent=loglog_slope(g[x], g[m])))
-    return pd.DataFrame(rows)
+            lo, hi = window_of(m, fit)
+            w = g[g.k.between(lo, hi)].sort_values("k")
+            rows.append(dict(seed=seed, state=state, measure=m, k_min=lo, k_max=hi,
+                             exponent=loglog_slope(w[x], w[m])))
+    return pd.DataFrame(rows, columns=["seed", "state", "measure", "k_min", "k_max", "exponent"])
 
 
 def summarise(per_seed: pd.DataFrame, seed: int, n_resamples: int, level: float) -> pd.DataFrame:
+    """Mean exponent over seeds with its bootstrap interval, per (state, measure)."""
     rows = []
     for (state, measure), g in per_seed.groupby(["state", "measure"], sort=False):
         mean, lo, hi = bootstrap_mean(g.exponent, seed, n_resamples, level)
         rows.append(dict(state=state, measure=measure, exponent=mean, ci_low=lo, ci_high=hi,
                          n_seeds=int(g.exponent.notna().sum()), k_min=g.k_min.iloc[0], k_max=g.k_max.iloc[0]))
-    return pd.DataFrame(rows)
+    return pd.DataFrame(rows, columns=["state", "measure", "exponent", "ci_low", "ci_high", "n_seeds",
+                                       "k_min", "k_max"])

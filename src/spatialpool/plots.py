@@ -9,6 +9,8 @@ import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 import seaborn as sns  # noqa: E402
 
+from .fits import window_of  # noqa: E402
+
 STATE_STYLE = {  # state -> (label, colour, linestyle)
     "init": ("initialisation", "0.55", "-"),
     "t_star": ("at t*", "tab:green", "-"),
@@ -41,9 +43,10 @@ def _curves(ax, table, x, y, states=("init", "final", "mean_channel"), colour=No
                      errorbar=("pi", 100), estimator="mean", label=label_prefix + label)
 
 
-def _power_law(ax, table, x, y, exponent, k_min, k_max):
-    """Prediction y ~ A_k^exponent through the trained mean at k_min, over the fit range, drawn against x."""
-    m = table[(table.state == "final")].groupby("k")[["A_theory", x, y]].mean().loc[k_min:k_max]
+def _power_law(ax, table, x, y, exponent, window):
+    """Prediction y ~ A_k^exponent through the trained mean at the window's start, drawn against x."""
+    cols = list(dict.fromkeys(["A_theory", x, y]))
+    m = table[(table.state == "final")].groupby("k")[cols].mean().loc[window[0]:window[1]]
     if m.empty or not np.isfinite(m[y].iloc[0]):
         return
     a = m.A_theory.to_numpy()
@@ -63,7 +66,7 @@ def figure7(collected: dict[str, pd.DataFrame], theory: dict[str, pd.DataFrame],
             th = theory[name]
             ax.plot(th.A_theory, th[m], color="k", lw=0.8, alpha=0.6, label="homogeneous filters (exact)")
             _power_law(ax, table, "A_theory", m, PREDICTIONS[1 if stride == 1 else 2][m],
-                       fits[name]["k_min"], fits[name]["k_max"])
+                       window_of(m, fits[name]))
             ax.set(xscale="log", yscale="log", xlabel="$A_k$", ylabel=MEASURE_LABEL[m], title=name)
             ax.legend(fontsize=7)
     save(fig, stem, formats, dpi)
@@ -101,8 +104,7 @@ def figure_b2(collected: dict[str, pd.DataFrame], fits: dict[str, dict], stem: s
                     label_prefix=f"{act}, ")
         if m == "D":
             relu = next(iter(collected))
-            _power_law(ax, collected[relu][collected[relu].selected], "k", "D", -2.0,
-                       fits[relu]["k_min"], fits[relu]["k_max"])
+            _power_law(ax, collected[relu][collected[relu].selected], "k", "D", -2.0, fits[relu]["D"])
         ax.set(xscale="log", yscale="log", xlabel="layer $k$", ylabel=MEASURE_LABEL[m])
         ax.legend(fontsize=7)
     save(fig, stem, formats, dpi)

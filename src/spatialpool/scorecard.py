@@ -8,7 +8,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from .fits import loglog_slope
+from .fits import loglog_slope, window_of
 
 # Section 4 predictions for the exponents against A_k: stride 1 (task 1) and stride F (task 2).
 PREDICTED = {"stride 1": {"D": -2.0, "G_rect": 1.0, "R_rect": -3.0},
@@ -46,53 +46,58 @@ def experiment_rows(name: str, exp: dict, fits: pd.DataFrame, collected: pd.Data
 
     geometry = "stride 1" if exp["net"]["stride"] == 1 else "stride F"
     ff = _fit(fits, name, "final", "D")
-    window = f"k = {int(ff['k_min'])}..{int(ff['k_max'])}"
+
+    def window(m):
+        lo, hi = window_of(m, exp["fit"])
+        return f"k = {lo}..{hi}"
+
     if exp["activation"] == "relu":
         for m, pred in PREDICTED[geometry].items():
             f = _fit(fits, name, "final", m)
-            rows.append(_row(sec, f"exponent of {m} against A_k ({geometry}), {window}", name, pred,
+            rows.append(_row(sec, f"exponent of {m} against A_k ({geometry}), {window(m)}", name, pred,
                              f["exponent"], within(f["exponent"], pred, rel), (f["ci_low"], f["ci_high"]),
                              f"within {rel:.0%}; filter homogeneity {f['homogeneity']:.3f}"))
         for m in ("D", "G_rect"):
             f = _fit(fits, name, "init", m)
-            rows.append(_row("4.1", f"{m} flat in k at initialisation, {window}", name, 0.0, f["exponent"],
+            rows.append(_row("4.1", f"{m} flat in k at initialisation, {window(m)}", name, 0.0, f["exponent"],
                              np.isfinite(f["exponent"]) and abs(f["exponent"]) <= flat,
                              (f["ci_low"], f["ci_high"]), f"|exponent| <= {flat}"))
     else:
         f = _fit(fits, name, "final", "D")
         pred = PREDICTED[geometry]["D"]
-        rows.append(_row(sec, f"D_k of tanh follows the spatial-pooling prediction, {window}", name, pred,
+        rows.append(_row(sec, f"D_k of tanh follows the spatial-pooling prediction, {window('D')}", name, pred,
                          f["exponent"], within(f["exponent"], pred, rel), (f["ci_low"], f["ci_high"]),
                          f"within {rel:.0%}; filter homogeneity {f['homogeneity']:.3f}"))
         f = _fit(fits, name, "final", "G_plain")
-        rows.append(_row(sec, f"G_k of tanh (zero-mean noise) is flat, {window}", name, 0.0, f["exponent"],
+        rows.append(_row(sec, f"G_k of tanh (zero-mean noise) is flat, {window('G_plain')}", name, 0.0, f["exponent"],
                          np.isfinite(f["exponent"]) and abs(f["exponent"]) < flat, (f["ci_low"], f["ci_high"]),
                          f"|exponent| < {flat}"))
 
     for m in ("D", "G_rect" if exp["activation"] == "relu" else "G_plain"):
         f, g = _fit(fits, name, "final", m), _fit(fits, name, "mean_channel", m)
-        rows.append(_row(sec, f"mean-channel net keeps the exponent of {m}, {window}", name, f["exponent"],
+        rows.append(_row(sec, f"mean-channel net keeps the exponent of {m}, {window(m)}", name, f["exponent"],
                          g["exponent"], within(g["exponent"], f["exponent"], rel), (g["ci_low"], g["ci_high"]),
                          f"within {rel:.0%} of the trained net's"))
 
     h_init, h_final = _fit(fits, name, "init", "D")["homogeneity"], ff["homogeneity"]
-    rows.append(_row("C (tables C2, C3)", f"mean filters homogeneous after training, {window}", name,
+    rows.append(_row("C (tables C2, C3)", f"mean filters homogeneous after training, {window('D')}", name,
                      f"> init ({h_init:.3f})", h_final, h_final >= hthr and h_final > h_init,
                      criterion=f"constant-mode share of the mean filter >= {hthr}"))
 
-    s = spectra[(spectra["mode"] == 0) & spectra.k.between(ff["k_min"], ff["k_max"])]
+    d_lo, d_hi = window_of("D", exp["fit"])
+    s = spectra[(spectra["mode"] == 0) & spectra.k.between(d_lo, d_hi)]
     low = s.groupby("stage").power.mean()
     n_modes = spectra["mode"].nunique()
-    rows.append(_row("B (fig. B1)", f"filters gain a dominant constant mode with training, {window}", name,
+    rows.append(_row("B (fig. B1)", f"filters gain a dominant constant mode with training, {window('D')}", name,
                      f"init ~ 1/{n_modes}", float(low.get("final", np.nan)),
                      low.get("final", 0) > max(low.get("init", 1), 0.5),
                      criterion=f"mean B.1 power of mode 0 after training > 0.5 and > init ({low.get('init', np.nan):.3f})"))
 
     t = collected[collected.selected & (collected.state == "final")]
-    t = t[t.k.between(ff["k_min"], ff["k_max"])]
+    t = t[t.k.between(d_lo, d_hi)]
     slopes = [loglog_slope(g.sort_values("k").A_theory, g.sort_values("k").A_measured) for _, g in t.groupby("seed")]
     slope = float(np.nanmean(slopes)) if slopes else np.nan
-    rows.append(_row("4.1-4.2", f"measured A_k grows like the theory's ({geometry}), {window}", name, 1.0, slope,
+    rows.append(_row("4.1-4.2", f"measured A_k grows like the theory's ({geometry}), {window('D')}", name, 1.0, slope,
                      within(slope, 1.0, rel), criterion=f"slope of log A_measured vs log A_theory within {rel:.0%}"))
     return rows
 

@@ -10,6 +10,5 @@ i = snakemake.input
 table = collect_experiment([pd.read_csv(f) for f in i.sensitivity], [pd.read_csv(f) for f in i.receptive_field],
                            [pd.read_csv(f) for f in i.mean_filters], pd.read_csv(i.selection),
                            pd.read_csv(i.theory))
-table.insert(0, "experiment", snakemake.wildcards.experiment)
 table.to_csv(snakemake.output[0], index=False)
 print(table.to_string(index=False))

@@ -1,0 +1,63 @@
+import subprocess
+import sys
+
+import pytest
+import yaml
+
+from conftest import ROOT, SCHEMA
+from spatialpool.config import problems
+
+
+def test_shipped_configs_are_valid(default_config, paper_config):
+    assert problems(default_config, SCHEMA) == []
+    assert problems(paper_config, SCHEMA) == []
+
+
+def _set(config, dotted, value):
+    *path, last = dotted.split(".")
+    node = config
+    for p in path:
+        node = node[p]
+    node[last] = value
+
+
+@pytest.mark.parametrize("key,value,expected", [
+    ("experiments.task1_relu.activation", "sigmoid", "experiments.task1_relu.activation: 'sigmoid' is not one of ['relu', 'tanh']"),
+    ("experiments.task1_relu.task", "task3", "experiments.task1_relu.task: unknown task 'task3'"),
+    ("tasks.task1.kind", "triangles", "tasks.task1.kind: 'triangles' is not one of"),
+    ("experiments.task1_relu.net.width", 0, "experiments.task1_relu.net.width: 0 is less than the minimum of 1"),
+    ("experiments.task2_relu.net.depth", -3, "experiments.task2_relu.net.depth: -3 is less than the minimum of 1"),
+    ("experiments.task1_relu.seeds", "0,1,2", "experiments.task1_relu.seeds: '0,1,2' is not of type 'array'"),
+    ("experiments.task1_relu.seeds", [0, 1.5], "experiments.task1_relu.seeds.1: 1.5 is not of type 'integer'"),
+    ("tasks.task1.gap", 12, "tasks.task1.gap: 12 is larger than the scale xi = 11"),
+    ("probe.size", 500, "probe.size: 500 is larger than the test set of task 'task1' (176 pairs)"),
+    ("experiments.task1_relu.fit.D", [1, 40], "experiments.task1_relu.fit.D: need k_min < k_max <= depth = 12, got [1, 40]"),
+    ("experiments.task1_relu.fit.G", [3], "experiments.task1_relu.fit.G: [3] is too short"),
+    ("experiments.task2_relu.net.depth", 8, "experiments.task2_relu.net.depth: 8 layers of stride 2 need a length divisible by 256"),
+    ("figures.fig7", ["task1_relu", "nope"], "figures.fig7[1]: unknown experiment 'nope'"),
+    ("tasks.task1.n_train", 300, "tasks.task1.n_train: 300 leaves no test data"),
+])
+def test_bad_values_are_named(default_config, key, value, expected):
+    _set(default_config, key, value)
+    found = problems(default_config, SCHEMA)
+    assert any(expected in p for p in found), found
+
+
+def test_unknown_key_is_reported(default_config):
+    default_config["experiments"]["task1_relu"]["train"]["learning_rate"] = 0.1
+    found = problems(default_config, SCHEMA)
+    assert any("experiments.task1_relu.train" in p and "learning_rate" in p for p in found), found
+
+
+def test_snakemake_stops_before_any_job_with_a_clear_message(tmp_path):
+    bad = tmp_path / "bad.yaml"
+    bad.write_text(yaml.safe_dump({"probe": {"size": 10_000}}))
+    run = subprocess.run(
+        [sys.executable, "-m", "snakemake", "-s", str(ROOT / "Snakefile"), "--directory", str(tmp_path),
+         "--configfile", str(bad), "--cores", "1"],
+        capture_output=True, text=True, timeout=120)
+    out = run.stdout + run.stderr
+    assert run.returncode != 0
+    assert "Invalid configuration (nothing was run)" in out and "probe.size: 10000" in out
+    assert "Traceback" not in out
+    assert not (tmp_path / "results").exists()

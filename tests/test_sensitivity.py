@@ -1,0 +1,95 @@
+import numpy as np
+import pytest
+import torch
+
+from spatialpool.fits import loglog_slope
+from spatialpool.probes import make_probe_set, perturbations
+from spatialpool.receptive_field import theory_receptive_field
+from spatialpool.scale_detection import Task, make_dataset
+from spatialpool.sensitivity import matched_noise, sensitivities
+from spatialpool.simple_cnn import homogeneous
+
+
+def _data(n=40, r=3, d=12, seed=0):
+    rng = np.random.default_rng(seed)
+    clean = rng.standard_normal((n, d))
+    pert = clean[:, None] + 0.1 * rng.standard_normal((n, r, d))
+    return clean, pert
+
+
+def test_identity_matches_direct_computation():
+    clean, pert = _data()
+    out = sensitivities(lambda x: [x], torch.tensor(clean), {"p": torch.tensor(pert)})
+    num = ((pert - clean[:, None]) ** 2).sum(-1).mean()
+    pairs = ((clean[:, None] - clean[None]) ** 2).sum(-1).mean()  # all P x P pairs, i = j included
+    np.testing.assert_allclose(out["delta"][0], pairs, rtol=1e-12)
+    np.testing.assert_allclose(out["p"][0], num / pairs, rtol=1e-12)
+
+
+def test_linear_map_and_minibatching():
+    clean, pert = _data(n=37)
+    a = np.random.default_rng(1).standard_normal((5, 12))
+    f = lambda x: [x @ torch.tensor(a).T, 3 * x]
+    full = sensitivities(f, torch.tensor(clean), {"p": torch.tensor(pert)}, batch_size=37)
+    small = sensitivities(f, torch.tensor(clean), {"p": torch.tensor(pert)}, batch_size=4)
+    ya, yp = clean @ a.T, pert @ a.T
+    expect = ((yp - ya[:, None]) ** 2).sum(-1).mean() / ((ya[:, None] - ya[None]) ** 2).sum(-1).mean()
+    np.testing.assert_allclose(full["p"][0], expect, rtol=1e-12)
+    np.testing.assert_allclose(small["p"], full["p"], rtol=1e-10)
+    # a rescaled representation has the same sensitivity as the input itself
+    ident = sensitivities(lambda x: [x], torch.tensor(clean), {"p": torch.tensor(pert)})
+    np.testing.assert_allclose(full["p"][1], ident["p"][0], rtol=1e-12)
+
+
+def test_invariant_representation_has_zero_sensitivity():
+    clean = np.random.default_rng(0).standard_normal((20, 8))
+    shifted = np.stack([np.roll(clean, 1, -1), np.roll(clean, -2, -1)], 1)
+    out = sensitivities(lambda x: [x.sum(-1, keepdim=True)], torch.tensor(clean), {"shift": torch.tensor(shifted)})
+    assert abs(out["shift"][0]) < 1e-12
+
+
+def test_constant_representation_is_undefined_not_infinite():
+    clean, pert = _data()
+    out = sensitivities(lambda x: [torch.ones(len(x), 3, dtype=x.dtype)], torch.tensor(clean), {"p": torch.tensor(pert)})
+    assert np.isnan(out["p"][0])
+
+
+def test_noise_is_matched_per_image_and_draw():
+    clean, pert = _data()
+    eta = matched_noise(clean, pert, np.random.default_rng(0))
+    np.testing.assert_allclose(np.linalg.norm(eta, axis=-1), np.linalg.norm(pert - clean[:, None], axis=-1))
+    assert abs(eta.mean()) < 0.01
+
+
+def _homogeneous_exponents(task, depth, fs, stride, k_min, k_max):
+    data = make_dataset(task, 48, 0)
+    probe = make_probe_set(task, data["test_sites"], 150, 4, seed=0)
+    net = homogeneous(depth, fs, stride)
+    pert = {k: torch.tensor(v) for k, v in perturbations(probe).items()}
+    out = sensitivities(net.hidden, torch.tensor(probe["clean"]), pert)
+    a = theory_receptive_field(depth, fs, stride, task.length)
+    w = slice(k_min - 1, k_max)
+    return {m: loglog_slope(a[w], out[m][w]) for m in ("D", "G_rect", "G_plain")}
+
+
+def test_homogeneous_stride1_network_follows_task1_power_laws():
+    """Sec. 4.1: D_k ~ A_k^-2 and, with rectified noise, G_k ~ A_k; zero-mean noise gives a flatter G_k."""
+    e = _homogeneous_exponents(Task("distance", 32, 11, 4), 12, 3, 1, 1, 6)
+    assert e["D"] == pytest.approx(-2.0, rel=0.15)
+    assert e["G_rect"] == pytest.approx(1.0, rel=0.15)
+    assert e["G_plain"] < 0.6 * e["G_rect"]
+
+
+def test_homogeneous_stride_f_network_follows_task2_power_laws():
+    """Sec. 4.2: D_k ~ A_k^-1 while the blocks are much smaller than the patches."""
+    e = _homogeneous_exponents(Task("patches", 128, 32), 7, 2, 2, 1, 3)
+    assert e["D"] == pytest.approx(-1.0, rel=0.2)
+    assert e["G_rect"] > e["G_plain"] > 0
+
+
+def test_homogeneous_receptive_field():
+    np.testing.assert_allclose(theory_receptive_field(6, 2, 2, 128), 2.0 ** np.arange(1, 7))
+    a = theory_receptive_field(40, 3, 1, 256)
+    # diffusive growth: participation width of a Gaussian with variance k (F^2 - 1)/12 is 2 sqrt(pi) sigma
+    np.testing.assert_allclose(a[-1], 2 * np.sqrt(np.pi * 40 * 8 / 12), rtol=0.02)
+    assert loglog_slope(np.arange(10, 41), a[9:]) == pytest.approx(0.5, abs=0.02)

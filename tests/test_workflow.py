@@ -1,0 +1,94 @@
+"""A tiny end-to-end run of the whole workflow, and Snakemake's rerun behaviour after changes."""
+import re
+import subprocess
+import sys
+
+import pandas as pd
+import pytest
+import yaml
+
+from conftest import ROOT
+
+pytestmark = pytest.mark.workflow
+TINY = ROOT / "tests/tiny_config.yaml"
+
+
+def snakemake(workdir, *args, configfile=TINY, timeout=900):
+    cmd = [sys.executable, "-m", "snakemake", "-s", str(ROOT / "Snakefile"), "--directory", str(workdir),
+           "--configfile", str(configfile), "--cores", "2", *args]
+    run = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout)
+    assert run.returncode == 0, run.stdout[-3000:] + run.stderr[-3000:]
+    return run.stdout + run.stderr
+
+
+def planned_jobs(workdir, configfile=TINY) -> dict[str, int]:
+    """Rule -> job count of a dry run, read from Snakemake's job-stats table."""
+    out = snakemake(workdir, "-n", configfile=configfile)
+    if "Nothing to be done" in out:
+        return {}
+    table = out.split("Job stats:")[1].split("total")[0]
+    return {m[1]: int(m[2]) for m in re.finditer(r"^(\w+)\s+(\d+)\s*$", table, re.M)}
+
+
+@pytest.fixture(scope="module")
+def finished(tmp_path_factory):
+    workdir = tmp_path_factory.mktemp("tiny")
+    snakemake(workdir)
+    return workdir
+
+
+def test_every_figure_and_table_is_built(finished):
+    cfg = yaml.safe_load(TINY.read_text())
+    for fig in ("fig7", "figB1", "figB2", "fig_appendix_A", "fig_receptive_field", "fig_training"):
+        for fmt in cfg["plots"]["formats"]:
+            assert (finished / f"results/figures/{fig}.{fmt}").stat().st_size > 1000
+    card = pd.read_csv(finished / "results/tables/scorecard.csv")
+    assert {"section", "claim", "paper", "measured", "passed"} <= set(card.columns)
+    assert set(card.experiment) >= set(cfg["experiments"]) | {"appendix_a"}
+    # the appendix-A rows are computed, and the paper's F = 3 diffusion coefficient is refuted
+    row = card[card.claim.str.startswith("diffusion coefficient") & card.claim.str.contains("F = 3")].iloc[0]
+    assert float(row.measured) == pytest.approx(1 / 3) and not row.passed
+    sens = pd.read_csv(finished / "results/scale_detection/collected/task1_relu.csv")
+    assert set(sens.state) == {"init", "final", "mean_channel"} | ({"t_star"} & set(sens.state))
+    assert sens.seed.nunique() == 2 and sens.k.max() == cfg["experiments"]["task1_relu"]["net"]["depth"]
+
+
+def test_every_rule_logs(finished):
+    logs = list((finished / "logs").rglob("*.log"))
+    assert len(logs) >= 40 and all(f.stat().st_size > 0 for f in logs if "train" in f.parts)
+    train_log = (finished / "logs/train/task1_relu/seed0.log").read_text()
+    assert "seed 0 (init" in train_log
+
+
+def test_finished_run_has_nothing_to_do(finished):
+    assert planned_jobs(finished) == {}
+
+
+def test_report_builds(finished):
+    snakemake(finished, "--report", "report.html")
+    html = (finished / "report.html").read_text(errors="ignore")
+    assert "scorecard" in html.lower() and "fig7" in html
+
+
+def _changed(finished, tmp_path, edit):
+    cfg = yaml.safe_load(TINY.read_text())
+    edit(cfg)
+    path = tmp_path / "changed.yaml"
+    path.write_text(yaml.safe_dump(cfg))
+    return planned_jobs(finished, configfile=path)
+
+
+def test_plot_parameter_reruns_only_plots(finished, tmp_path):
+    jobs = _changed(finished, tmp_path, lambda c: c["plots"].update(dpi=61))
+    assert jobs, "a plotting change must rerun the plots"
+    assert set(jobs) - {"all"} <= {"fig7", "figB1", "figB2", "fig_appendix_A", "fig_receptive_field", "fig_training"}
+
+
+def test_training_parameter_reruns_that_training_and_downstream_only(finished, tmp_path):
+    jobs = _changed(finished, tmp_path, lambda c: c["experiments"]["task1_tanh"]["train"].update(lr=0.02))
+    assert jobs["train"] == 2  # the two task1_tanh seeds, not the other experiments' nets
+    assert jobs["sensitivity"] == 2 and jobs["fit_exponents"] == 1 and jobs["collect_experiment"] == 1
+    for untouched in ("dataset", "probe_set", "theory_curves", "appendix_a", "fig_appendix_A", "fig7",
+                      "mean_filter_tables"):
+        assert untouched not in jobs
+    assert {"figB1", "figB2", "scorecard"} <= set(jobs)

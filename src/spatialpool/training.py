@@ -12,7 +12,6 @@ both.
 """
 from __future__ import annotations
 
-import copy
 import math
 import time
 from dataclasses import dataclass, field
@@ -69,7 +68,7 @@ def train(net: SimpleCNN, x_train, y_train, x_test, y_test, cfg: TrainConfig,
         {"params": list(net.biases) + [net.beta, net.b_out], "weight_decay": 0.0},
     ]
     opt = torch.optim.SGD(groups, lr=lr, foreach=True)
-    gen = torch.Generator().manual_seed(batch_seed)
+    gen = torch.Generator().manual_seed(batch_seed)  # CPU generator: same batches on any device
     n = len(x_train)
     steps_per_epoch = math.ceil(n / cfg.batch_size)
     if cfg.stop == "decay_times":
@@ -79,7 +78,10 @@ def train(net: SimpleCNN, x_train, y_train, x_test, y_test, cfg: TrainConfig,
     else:
         raise ValueError(f"unknown stop rule {cfg.stop!r}")
 
-    result = TrainResult(copy.deepcopy(net.state_dict()), None, {})
+    def snapshot():
+        return {k: v.detach().cpu().clone() for k, v in net.state_dict().items()}
+
+    result = TrainResult(snapshot(), None, {})
     t_star = None
     step, epoch = 0, 0
     start = last_print = time.perf_counter()
@@ -95,7 +97,7 @@ def train(net: SimpleCNN, x_train, y_train, x_test, y_test, cfg: TrainConfig,
 
     record("init")
     while True:
-        perm = torch.randperm(n, generator=gen)
+        perm = torch.randperm(n, generator=gen).to(x_train.device)
         for i in range(0, n, cfg.batch_size):
             idx = perm[i:i + cfg.batch_size]
             opt.zero_grad(set_to_none=True)
@@ -109,7 +111,7 @@ def train(net: SimpleCNN, x_train, y_train, x_test, y_test, cfg: TrainConfig,
                 interpolated = hinge(net(x_train), y_train).item() == 0.0
             if interpolated:
                 t_star = epoch
-                result.tstar_state = copy.deepcopy(net.state_dict())
+                result.tstar_state = snapshot()
                 row = record("t_star")
                 log(f"interpolation at epoch {epoch} (step {step}); test error {row['test_error']:.4f}")
                 if cfg.stop == "t_star_multiple":
@@ -129,7 +131,7 @@ def train(net: SimpleCNN, x_train, y_train, x_test, y_test, cfg: TrainConfig,
                 f"t*={t_star}, u={decay_times(step, cfg, depth):.2f}, "
                 f"{rate:.0f} steps/s, ETA {(goal - step) / rate:.0f} s")
 
-    result.final_state = copy.deepcopy(net.state_dict())
+    result.final_state = snapshot()
     last = result.history[-1]
     result.summary = dict(
         t_star_epochs=t_star, t_star_steps=None if t_star is None else t_star * steps_per_epoch,

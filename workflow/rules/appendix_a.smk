@@ -9,6 +9,8 @@ rule appendix_a:
         depths=config["appendix_a"]["depths"],
         plot_depths=config["appendix_a"]["plot_depths"],
         length=config["appendix_a"]["length"],
+    conda:
+        CONDA_ENV
     log:
         "logs/appendix_a.log",
     script:

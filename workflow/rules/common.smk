@@ -12,6 +12,8 @@ FIGURES = "results/figures"
 TABLES = "results/tables"
 EXPERIMENTS = list(config["experiments"])
 FORMATS = config["plots"]["formats"]
+# For --sdm conda; the path is relative to the rule files.
+CONDA_ENV = "../../envs/spatialpool.yaml"
 
 
 wildcard_constraints:

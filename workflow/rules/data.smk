@@ -3,6 +3,8 @@ rule dataset:
         f"{SD}/data/{{task}}.npz",
     params:
         task=lambda w: config["tasks"][w.task],
+    conda:
+        CONDA_ENV
     log:
         "logs/dataset/{task}.log",
     script:
@@ -19,6 +21,8 @@ rule probe_set:
         size=config["probe"]["size"],
         draws=config["probe"]["draws"],
         seed=config["probe"]["seed"],
+    conda:
+        CONDA_ENV
     log:
         "logs/probe_set/{task}.log",
     script:

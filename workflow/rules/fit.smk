@@ -8,6 +8,8 @@ rule collect_experiment:
         theory=f"{SD}/theory/{{experiment}}.csv",
     output:
         f"{SD}/collected/{{experiment}}.csv",
+    conda:
+        CONDA_ENV
     log:
         "logs/collect_experiment/{experiment}.log",
     script:
@@ -23,6 +25,8 @@ rule fit_exponents:
     params:
         fit=lambda w: experiment(w)["fit"],
         fits=config["fits"],
+    conda:
+        CONDA_ENV
     log:
         "logs/fit_exponents/{experiment}.log",
     script:
@@ -34,6 +38,8 @@ rule fits_table:
         expand(f"{SD}/fits/{{experiment}}.csv", experiment=EXPERIMENTS),
     output:
         report(f"{TABLES}/fits.csv", caption="../report/fits.rst", category="Tables"),
+    conda:
+        CONDA_ENV
     log:
         "logs/fits_table.log",
     script:
@@ -45,6 +51,8 @@ rule mean_filter_tables:
         [f"{SD}/filters/{e}/seed{s}_mean_filters.csv" for e in config["figures"]["fig7"] for s in seeds_of(e)],
     output:
         report(f"{TABLES}/table_C2_C3.csv", caption="../report/table_C2_C3.rst", category="Tables"),
+    conda:
+        CONDA_ENV
     log:
         "logs/mean_filter_tables.log",
     script:

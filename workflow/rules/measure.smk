@@ -7,6 +7,8 @@ rule sensitivity:
     params:
         batch_size=config["probe"]["batch_size"],
     threads: 1
+    conda:
+        CONDA_ENV
     log:
         "logs/sensitivity/{experiment}/seed{seed}.log",
     benchmark:
@@ -25,6 +27,8 @@ rule theory_curves:
         activation=lambda w: experiment(w)["activation"],
         length=lambda w: task_of(w)["length"],
         batch_size=config["probe"]["batch_size"],
+    conda:
+        CONDA_ENV
     log:
         "logs/theory_curves/{experiment}.log",
     script:
@@ -38,6 +42,8 @@ rule receptive_field:
         f"{SD}/receptive_field/{{experiment}}/seed{{seed}}.csv",
     params:
         length=lambda w: task_of(w)["length"],
+    conda:
+        CONDA_ENV
     log:
         "logs/receptive_field/{experiment}/seed{seed}.log",
     script:
@@ -50,6 +56,8 @@ rule filters:
     output:
         mean=f"{SD}/filters/{{experiment}}/seed{{seed}}_mean_filters.csv",
         spectra=f"{SD}/filters/{{experiment}}/seed{{seed}}_spectra.csv",
+    conda:
+        CONDA_ENV
     log:
         "logs/filters/{experiment}/seed{seed}.log",
     script:

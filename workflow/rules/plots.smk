@@ -12,6 +12,8 @@ rule fig7:
         plot=plot_params(),
         fits={e: config["experiments"][e]["fit"] | {"stride": config["experiments"][e]["net"]["stride"]}
               for e in config["figures"]["fig7"]},
+    conda:
+        CONDA_ENV
     log:
         "logs/plots/fig7.log",
     script:
@@ -27,6 +29,8 @@ rule figB1:
     params:
         plot=plot_params(),
         experiments=list(config["figures"]["appendix_b"].values()),
+    conda:
+        CONDA_ENV
     log:
         "logs/plots/figB1.log",
     script:
@@ -41,6 +45,8 @@ rule figB2:
     params:
         plot=plot_params(),
         fits={e: config["experiments"][e]["fit"] for e in config["figures"]["appendix_b"].values()},
+    conda:
+        CONDA_ENV
     log:
         "logs/plots/figB2.log",
     script:
@@ -55,6 +61,8 @@ rule fig_appendix_A:
         figure("fig_appendix_A", "fig_appendix_A.rst", "Appendix A"),
     params:
         plot=plot_params(),
+    conda:
+        CONDA_ENV
     log:
         "logs/plots/fig_appendix_A.log",
     script:
@@ -68,6 +76,8 @@ rule fig_receptive_field:
         figure("fig_receptive_field", "fig_receptive_field.rst", "Receptive fields"),
     params:
         plot=plot_params(),
+    conda:
+        CONDA_ENV
     log:
         "logs/plots/fig_receptive_field.log",
     script:
@@ -81,6 +91,8 @@ rule fig_training:
         figure("fig_training", "fig_training.rst", "Training"),
     params:
         plot=plot_params(),
+    conda:
+        CONDA_ENV
     log:
         "logs/plots/fig_training.log",
     script:

@@ -11,6 +11,8 @@ rule scorecard:
         experiments=config["experiments"],
         appendix_b=config["figures"]["appendix_b"],
         tolerances=config["scorecard"],
+    conda:
+        CONDA_ENV
     log:
         "logs/scorecard.log",
     script:

@@ -14,6 +14,8 @@ rule train:
     threads: 1
     resources:
         runtime=60,
+    conda:
+        CONDA_ENV
     log:
         "logs/train/{experiment}/seed{seed}.log",
     benchmark:
@@ -27,6 +29,8 @@ rule select_checkpoints:
         per_seed(f"{SD}/train/{{experiment}}/seed{{seed}}/summary.json"),
     output:
         f"{SD}/selection/{{experiment}}.csv",
+    conda:
+        CONDA_ENV
     log:
         "logs/select_checkpoints/{experiment}.log",
     script:

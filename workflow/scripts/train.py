@@ -21,10 +21,13 @@ x_train, x_test = (torch.tensor(render(task, *data[k].T), dtype=torch.float32)
 y_train, y_test = (torch.tensor(data[k], dtype=torch.float32) for k in ("train_y", "test_y"))
 
 init_seed, batch_seed = init_seeds(p.seed)
-torch.manual_seed(init_seed)
+torch.manual_seed(init_seed)  # initialise on the CPU, so a GPU run starts from the same weights
 net = SimpleCNN(activation=p.activation, **p.net)
+device = torch.device("cuda" if torch.cuda.is_available() else "cpu")
+net = net.to(device)
+x_train, y_train, x_test, y_test = (t.to(device) for t in (x_train, y_train, x_test, y_test))
 cfg = TrainConfig(**p.train)
-print(f"seed {p.seed} (init {init_seed}, batches {batch_seed}); {cfg}")
+print(f"seed {p.seed} (init {init_seed}, batches {batch_seed}) on {device}; {cfg}")
 result = train(net, x_train, y_train, x_test, y_test, cfg, batch_seed)
 
 torch.save({"arch": net.arch(), "init": result.init_state, "t_star": result.tstar_state,

@@ -73,7 +73,8 @@ def _scorecard(d_exp, g_exp, homog_final=0.99):
                             for st, pw in (("init", [0.5, 0.5]), ("final", [0.97, 0.03]))
                             for m, p in enumerate(pw)])
     tol = {"rel_tolerance": 0.25, "flat_tolerance": 0.3, "homogeneity_threshold": 0.9}
-    return pd.DataFrame(experiment_rows("e", exp, fits, collected, selection, spectra, tol))
+    theory = _power_law_table(-1.0, 1.0, seeds=(0,))
+    return pd.DataFrame(experiment_rows("e", exp, fits, collected, selection, spectra, theory, tol))
 
 
 def test_scorecard_passes_the_predicted_exponents_and_fails_others():
@@ -83,6 +84,7 @@ def test_scorecard_passes_the_predicted_exponents_and_fails_others():
     assert row(good, "exponent of D against").measured == pytest.approx(-1.0)
     assert row(good, "measured A_k grows").passed and row(good, "mean filters homogeneous").passed
     assert row(good, "generalise perfectly").passed
+    assert row(good, "exponent of D equals the homogeneous").paper == pytest.approx(-1.0)
     bad = _scorecard(-0.5, 0.2, homog_final=0.5)
     assert not row(bad, "exponent of D against").passed and not row(bad, "exponent of G_rect against").passed
     assert not row(bad, "mean filters homogeneous").passed

@@ -3,6 +3,7 @@ rule scorecard:
         fits=f"{TABLES}/fits.csv",
         collected=collected(EXPERIMENTS),
         selection=expand(f"{SD}/selection/{{experiment}}.csv", experiment=EXPERIMENTS),
+        theory=expand(f"{SD}/theory/{{experiment}}.csv", experiment=EXPERIMENTS),
         spectra=[f"{SD}/filters/{e}/seed{s}_spectra.csv" for e in EXPERIMENTS for s in seeds_of(e)],
         appendix_a=rules.appendix_a.output.table,
     output:

@@ -11,10 +11,11 @@ i, p = snakemake.input, snakemake.params
 fits = pd.read_csv(i.fits)
 spectra = pd.concat([pd.read_csv(f).assign(experiment=Path(f).parent.name) for f in i.spectra])
 rows = []
-for name, f_col, f_sel in zip(p.experiments, i.collected, i.selection):
+for name, f_col, f_sel, f_th in zip(p.experiments, i.collected, i.selection, i.theory):
     rows += sc.experiment_rows(name, p.experiments[name], fits, pd.read_csv(f_col), pd.read_csv(f_sel),
-                               spectra[spectra.experiment == name], p.tolerances)
-rows += sc.relu_vs_tanh_rows(p.appendix_b["relu"], p.appendix_b["tanh"], fits, p.tolerances)
+                               spectra[spectra.experiment == name], pd.read_csv(f_th), p.tolerances)
+rows += sc.relu_vs_tanh_rows(p.appendix_b["relu"], p.appendix_b["tanh"], fits, spectra,
+                             p.experiments[p.appendix_b["relu"]]["fit"], p.tolerances)
 rows += sc.appendix_a_rows(pd.read_csv(i.appendix_a))
 table = pd.DataFrame(rows)
 table.to_csv(snakemake.output.csv, index=False)

@@ -22,12 +22,22 @@ wildcard_constraints:
     seed=r"\d+",
 
 
+def canonical(value):
+    """Dicts with sorted keys, recursively: Snakemake compares params by their printed form, so
+    reordering keys in a config file must not look like a change."""
+    if isinstance(value, dict):
+        return {k: canonical(value[k]) for k in sorted(value)}
+    if isinstance(value, list):
+        return [canonical(v) for v in value]
+    return value
+
+
 def experiment(wildcards):
     return config["experiments"][wildcards.experiment]
 
 
 def task_of(wildcards):
-    return config["tasks"][experiment(wildcards)["task"]]
+    return canonical(config["tasks"][experiment(wildcards)["task"]])
 
 
 def seeds_of(name):
@@ -48,7 +58,7 @@ def figure(name, caption, category, subcategory=None):
 
 
 def plot_params():
-    return dict(dpi=config["plots"]["dpi"], context=config["plots"].get("context", "paper"))
+    return canonical(dict(dpi=config["plots"]["dpi"], context=config["plots"].get("context", "paper")))
 
 
 def all_outputs():

@@ -2,7 +2,7 @@ rule dataset:
     output:
         f"{SD}/data/{{task}}.npz",
     params:
-        task=lambda w: config["tasks"][w.task],
+        task=lambda w: canonical(config["tasks"][w.task]),
     conda:
         CONDA_ENV
     log:
@@ -17,7 +17,7 @@ rule probe_set:
     output:
         f"{SD}/probes/{{task}}.npz",
     params:
-        task=lambda w: config["tasks"][w.task],
+        task=lambda w: canonical(config["tasks"][w.task]),
         size=config["probe"]["size"],
         draws=config["probe"]["draws"],
         seed=config["probe"]["seed"],

@@ -23,8 +23,8 @@ rule fit_exponents:
         summary=f"{SD}/fits/{{experiment}}.csv",
         per_seed=f"{SD}/fits/{{experiment}}_per_seed.csv",
     params:
-        fit=lambda w: experiment(w)["fit"],
-        fits=config["fits"],
+        fit=lambda w: canonical(experiment(w)["fit"]),
+        fits=canonical(config["fits"]),
     conda:
         CONDA_ENV
     log:

@@ -23,7 +23,7 @@ rule theory_curves:
     output:
         f"{SD}/theory/{{experiment}}.csv",
     params:
-        net=lambda w: experiment(w)["net"],
+        net=lambda w: canonical(experiment(w)["net"]),
         activation=lambda w: experiment(w)["activation"],
         length=lambda w: task_of(w)["length"],
         batch_size=config["probe"]["batch_size"],

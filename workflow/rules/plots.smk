@@ -10,8 +10,8 @@ rule fig7:
         figure("fig7", "fig7.rst", "Figure 7"),
     params:
         plot=plot_params(),
-        fits={e: config["experiments"][e]["fit"] | {"stride": config["experiments"][e]["net"]["stride"]}
-              for e in config["figures"]["fig7"]},
+        fits=canonical({e: config["experiments"][e]["fit"] | {"stride": config["experiments"][e]["net"]["stride"]}
+                        for e in config["figures"]["fig7"]}),
     conda:
         CONDA_ENV
     log:
@@ -44,7 +44,7 @@ rule figB2:
         figure("figB2", "figB2.rst", "Appendix B"),
     params:
         plot=plot_params(),
-        fits={e: config["experiments"][e]["fit"] for e in config["figures"]["appendix_b"].values()},
+        fits=canonical({e: config["experiments"][e]["fit"] for e in config["figures"]["appendix_b"].values()}),
     conda:
         CONDA_ENV
     log:

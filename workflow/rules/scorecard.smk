@@ -9,9 +9,9 @@ rule scorecard:
     output:
         csv=report(f"{TABLES}/scorecard.csv", caption="../report/scorecard.rst", category="Scorecard"),
     params:
-        experiments=config["experiments"],
-        appendix_b=config["figures"]["appendix_b"],
-        tolerances=config["scorecard"],
+        experiments=canonical(config["experiments"]),
+        appendix_b=canonical(config["figures"]["appendix_b"]),
+        tolerances=canonical(config["scorecard"]),
     conda:
         CONDA_ENV
     log:

@@ -8,8 +8,8 @@ rule train:
     params:
         task=task_of,
         activation=lambda w: experiment(w)["activation"],
-        net=lambda w: experiment(w)["net"],
-        train=lambda w: experiment(w)["train"],
+        net=lambda w: canonical(experiment(w)["net"]),
+        train=lambda w: canonical(experiment(w)["train"]),
         seed=lambda w: int(w.seed),
     threads: 1
     resources:

@@ -23,11 +23,7 @@ def collect_experiment(sensitivity: list[pd.DataFrame], receptive_field: list[pd
 
 def mean_filter_summary(tables: list[pd.DataFrame], experiment_names: list[str]) -> pd.DataFrame:
     """Tables C2/C3: the mean filter of every layer, averaged over seeds, before and after training."""
-    rows = []
-    for name, t in zip(experiment_names, tables):
-        t = t.assign(experiment=name)
-        rows.append(t)
-    t = pd.concat(rows, ignore_index=True)
+    t = pd.concat([t.assign(experiment=n) for n, t in zip(experiment_names, tables)], ignore_index=True)
     taps = [c for c in t.columns if c.startswith("w") and c[1:].isdigit()]
     agg = {c: "mean" for c in taps} | {"homogeneity": "mean", "seed": "nunique"}
     out = t.groupby(["experiment", "stage", "k"], sort=False).agg(agg).reset_index()

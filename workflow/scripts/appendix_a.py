@@ -1,6 +1,5 @@
 import sys
 
-import pandas as pd
 
 from spatialpool.diffusion import appendix_a_profiles, appendix_a_table, verdict
 

@@ -1,7 +1,6 @@
 import sys
 
 import numpy as np
-import torch
 
 from spatialpool.measure import theory_table
 

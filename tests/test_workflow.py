@@ -56,8 +56,8 @@ def test_every_figure_and_table_is_built(finished):
 def test_every_rule_logs(finished):
     logs = list((finished / "logs").rglob("*.log"))
     assert len(logs) >= 40 and all(f.stat().st_size > 0 for f in logs if "train" in f.parts)
-    train_log = (finished / "logs/train/task1_relu/seed0.log").read_text()
-    assert "seed 0 (init" in train_log
+    train_log = (finished / "logs/train/task1_relu.log").read_text()
+    assert "seed 0 (init" in train_log and "seed 1 (init" in train_log and "2 seeds stacked" in train_log
 
 
 def test_finished_run_has_nothing_to_do(finished):
@@ -86,7 +86,7 @@ def test_plot_parameter_reruns_only_plots(finished, tmp_path):
 
 def test_training_parameter_reruns_that_training_and_downstream_only(finished, tmp_path):
     jobs = _changed(finished, tmp_path, lambda c: c["experiments"]["task1_tanh"]["train"].update(lr=0.02))
-    assert jobs["train"] == 2  # the two task1_tanh seeds, not the other experiments' nets
+    assert jobs["train"] == 1  # the task1_tanh stack (both seeds), not the other experiments' nets
     assert jobs["sensitivity"] == 2 and jobs["fit_exponents"] == 1 and jobs["collect_experiment"] == 1
     for untouched in ("dataset", "probe_set", "theory_curves", "appendix_a", "fig_appendix_A", "fig7",
                       "mean_filter_tables"):

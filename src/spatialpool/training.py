@@ -1,5 +1,9 @@
 """SGD on the hinge loss for the simple 1D CNNs (sections 4.3 and B).
 
+`train_seeds` is what the workflow runs: several seeds at once as one StackedCNN, resumable.
+`train` is the plain one-seed nn.Module loop it must agree with (tests/test_stacked.py), and
+the baseline of benchmarks/stacked_training.py.
+
 Learning rate lr_mult * H (the paper's 'learning rate 0.01' in the mean-field
 parametrisation), L2 penalty wd * sum_k ||W_k||^2 / (H K) on the conv filters only,
 minibatches drawn by a seeded per-epoch permutation.
@@ -19,7 +23,9 @@ from dataclasses import dataclass, field
 import numpy as np
 import torch
 
+from .resume import Checkpointer
 from .simple_cnn import SimpleCNN
+from .stacked import StackedCNN, channels_last
 
 
 @dataclass
@@ -149,3 +155,136 @@ def init_seeds(seed: int) -> tuple[int, int]:
     """Independent init and minibatch seeds derived from the run's seed."""
     a, b = np.random.SeedSequence(seed).generate_state(2)
     return int(a), int(b)
+
+
+@torch.no_grad()
+def evaluate_stack(model: StackedCNN, x: torch.Tensor, y: torch.Tensor, chunk: int = 1024):
+    """Hinge loss and error of every seed on the same data x [N, L, C]: two lists of S floats."""
+    loss = torch.zeros(model.seeds, dtype=torch.float64, device=x.device)
+    wrong = torch.zeros_like(loss)
+    for i in range(0, len(x), chunk):
+        xb, yb = x[i:i + chunk], y[i:i + chunk]
+        out = model(xb.expand(model.seeds, *xb.shape))
+        loss += torch.relu(1 - yb * out).double().sum(1)
+        wrong += (torch.sign(out) != yb).double().sum(1)
+    return (loss / len(x)).tolist(), (wrong / len(x)).tolist()
+
+
+def train_seeds(nets: list[SimpleCNN], x_train, y_train, x_test, y_test, cfg: TrainConfig,
+                batch_seeds: list[int], log=print,
+                checkpointer: Checkpointer | None = None) -> list[TrainResult]:
+    """Train every net of `nets` (one per seed, same architecture) as `train` would, at once.
+
+    Seed s draws its minibatches from its own generator seeded with batch_seeds[s], exactly as
+    `train` does, and stops at its own t* multiple or decay time; the stack runs until the last
+    seed stops. Inputs: x [N, C, L] and y [N] on the training device; nets on the CPU.
+    With a checkpointer, the full state is saved at epoch ends every interval and a saved state
+    is resumed from; the final weights then equal an uninterrupted run's (bitwise on CPU).
+    """
+    n_seeds, depth, width = len(nets), nets[0].depth, nets[0].width
+    device = x_train.device
+    results = [TrainResult({k: v.detach().cpu().clone() for k, v in net.state_dict().items()}, None, {})
+               for net in nets]
+    model = StackedCNN(nets).to(device)
+    opt = torch.optim.SGD(model.sgd_groups(cfg.lr * width, 2 * cfg.weight_decay / (width * depth)),
+                          lr=cfg.lr * width, foreach=True)
+    gens = [torch.Generator().manual_seed(s) for s in batch_seeds]  # CPU: same batches on any device
+    xt, xe = channels_last(x_train), channels_last(x_test)
+    n = len(xt)
+    steps_per_epoch = math.ceil(n / cfg.batch_size)
+    if cfg.stop not in ("decay_times", "t_star_multiple"):
+        raise ValueError(f"unknown stop rule {cfg.stop!r}")
+    fixed = math.ceil(cfg.stop_value * depth / (2 * cfg.weight_decay * cfg.lr)) if cfg.stop == "decay_times" else None
+    st = dict(step=0, epoch=0, wall=0.0, t_star=[None] * n_seeds, target=[fixed] * n_seeds,
+              done=[False] * n_seeds)
+
+    saved = checkpointer.load() if checkpointer else None
+    if saved is not None:
+        model.load_state_dict(saved["model"])
+        opt.load_state_dict(saved["optimizer"])
+        for g, gs in zip(gens, saved["generators"]):
+            g.set_state(gs)
+        st = saved["loop"]
+        for r, (tstar, final, hist) in zip(results, saved["per_seed"]):
+            r.tstar_state, r.final_state, r.history = tstar, final, hist
+    start = last_print = time.perf_counter() - st["wall"]
+
+    def record(seeds, tag=""):
+        tr_loss, tr_err = evaluate_stack(model, xt, y_train)
+        te_loss, te_err = evaluate_stack(model, xe, y_test)
+        for s in seeds:
+            results[s].history.append(dict(
+                epoch=st["epoch"], step=st["step"], decay_times=decay_times(st["step"], cfg, depth),
+                train_loss=tr_loss[s], train_error=tr_err[s], test_loss=te_loss[s], test_error=te_err[s],
+                wall_s=time.perf_counter() - start, event=tag))
+
+    if saved is None:
+        record(range(n_seeds), "init")
+    while not all(st["done"]):
+        perm = torch.stack([torch.randperm(n, generator=g) for g in gens]).to(device)
+        xs, ys = xt[perm], y_train[perm]  # [S, N, L, C], [S, N]: every seed's epoch in its order
+        for i in range(0, n, cfg.batch_size):
+            opt.zero_grad(set_to_none=True)
+            out = model(xs[:, i:i + cfg.batch_size])
+            torch.relu(1 - ys[:, i:i + cfg.batch_size] * out).mean(1).sum().backward()
+            opt.step()
+        st["step"] += steps_per_epoch
+        st["epoch"] += 1
+        step, epoch = st["step"], st["epoch"]
+
+        if None in st["t_star"]:
+            losses, _ = evaluate_stack(model, xt, y_train)
+            for s, loss in enumerate(losses):
+                if st["t_star"][s] is None and loss == 0.0:
+                    st["t_star"][s] = epoch
+                    results[s].tstar_state = model.state_of(s)
+                    record([s], "t_star")
+                    log(f"seed {batch_seeds[s]}: interpolation at epoch {epoch} (step {step}); "
+                        f"test error {results[s].history[-1]['test_error']:.4f}")
+                    if cfg.stop == "t_star_multiple":
+                        st["target"][s] = math.ceil(cfg.stop_value * epoch) * steps_per_epoch
+        finishing = [s for s in range(n_seeds) if not st["done"][s] and (
+            (st["t_star"][s] is not None and step >= st["target"][s]) or step >= cfg.max_steps)]
+        if finishing:
+            record(finishing, "final")
+            for s in finishing:
+                st["done"][s] = True
+                results[s].final_state = model.state_of(s)
+        running = [s for s in range(n_seeds) if not st["done"][s]]
+        if running and epoch % cfg.log_every_epochs == 0:
+            record(running)
+        now = time.perf_counter()
+        st["wall"] = now - start
+        if running and now - last_print > cfg.progress_seconds:
+            last_print = now
+            goal = min(max((t for t in st["target"] if t is not None), default=cfg.max_steps), cfg.max_steps)
+            rate = step / (now - start)
+            log(f"step {step}/{goal} ({100 * step / goal:.0f}%), epoch {epoch}, "
+                f"{sum(t is not None for t in st['t_star'])}/{n_seeds} interpolated, "
+                f"u={decay_times(step, cfg, depth):.2f}, {rate * n_seeds:.0f} seed-steps/s, "
+                f"ETA {(goal - step) / rate:.0f} s")
+        if running and checkpointer and checkpointer.due():
+            checkpointer.save(dict(
+                step=step, model=model.state_dict(), optimizer=opt.state_dict(),
+                generators=[g.get_state() for g in gens], loop=st,
+                per_seed=[(r.tstar_state, r.final_state, r.history) for r in results]))
+
+    for s, r in enumerate(results):
+        last = r.history[-1]
+        t_star = st["t_star"][s]
+        r.summary = dict(
+            t_star_epochs=t_star, t_star_steps=None if t_star is None else t_star * steps_per_epoch,
+            interpolated=bool(last["train_error"] == 0.0),
+            steps=last["step"], epochs=last["epoch"], steps_per_epoch=steps_per_epoch,
+            decay_times=decay_times(last["step"], cfg, depth), hit_step_cap=bool(last["step"] >= cfg.max_steps),
+            train_loss=last["train_loss"], train_error=last["train_error"],
+            test_loss=last["test_loss"], test_error=last["test_error"],
+            wall_s=time.perf_counter() - start, batch_seed=batch_seeds[s], stacked_seeds=n_seeds)
+    return results
+
+
+def load_seed(path, seed: int) -> dict:
+    """One seed's {arch, init, t_star, final} from a train job's weights file. Memory-mapped,
+    so a per-seed job reads only its own seed's tensors."""
+    ckpt = torch.load(path, mmap=True)
+    return dict(arch=ckpt["arch"], **ckpt["seeds"][seed])

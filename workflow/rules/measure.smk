@@ -1,6 +1,6 @@
 rule sensitivity:
     input:
-        weights=rules.train.output.weights,
+        weights=f"{SD}/train/{{experiment}}/weights.pt",
         probe=lambda w: f"{SD}/probes/{experiment(w)['task']}.npz",
     output:
         f"{SD}/sensitivity/{{experiment}}/seed{{seed}}.csv",
@@ -37,7 +37,7 @@ rule theory_curves:
 
 rule receptive_field:
     input:
-        rules.train.output.weights,
+        f"{SD}/train/{{experiment}}/weights.pt",
     output:
         f"{SD}/receptive_field/{{experiment}}/seed{{seed}}.csv",
     params:
@@ -52,7 +52,7 @@ rule receptive_field:
 
 rule filters:
     input:
-        rules.train.output.weights,
+        f"{SD}/train/{{experiment}}/weights.pt",
     output:
         mean=f"{SD}/filters/{{experiment}}/seed{{seed}}_mean_filters.csv",
         spectra=f"{SD}/filters/{{experiment}}/seed{{seed}}_spectra.csv",

@@ -86,7 +86,7 @@ rule fig_receptive_field:
 
 rule fig_training:
     input:
-        [f"{SD}/train/{e}/seed{s}/history.csv" for e in EXPERIMENTS for s in seeds_of(e)],
+        expand(f"{SD}/train/{{experiment}}/history.csv", experiment=EXPERIMENTS),
     output:
         figure("fig_training", "fig_training.rst", "Training"),
     params:

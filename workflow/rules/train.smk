@@ -1,32 +1,35 @@
+# Every seed of an experiment trains in one job, as one stacked model (spatialpool.stacked):
+# several times the seed-steps per second of one seed per job at small widths, and one GPU per
+# experiment at large ones. Changing the seed list therefore retrains the experiment.
 rule train:
     input:
         lambda w: f"{SD}/data/{experiment(w)['task']}.npz",
     output:
-        weights=f"{SD}/train/{{experiment}}/seed{{seed}}/weights.pt",
-        history=f"{SD}/train/{{experiment}}/seed{{seed}}/history.csv",
-        summary=f"{SD}/train/{{experiment}}/seed{{seed}}/summary.json",
+        weights=f"{SD}/train/{{experiment}}/weights.pt",
+        history=f"{SD}/train/{{experiment}}/history.csv",
+        summary=f"{SD}/train/{{experiment}}/summary.csv",
     params:
         task=task_of,
         activation=lambda w: experiment(w)["activation"],
         net=lambda w: canonical(experiment(w)["net"]),
         train=lambda w: canonical(experiment(w)["train"]),
-        seed=lambda w: int(w.seed),
+        seeds=lambda w: seeds_of(w.experiment),
     threads: 1
     resources:
         runtime=60,
     conda:
         CONDA_ENV
     log:
-        "logs/train/{experiment}/seed{seed}.log",
+        "logs/train/{experiment}.log",
     benchmark:
-        "results/benchmarks/train/{experiment}/seed{seed}.tsv"
+        "results/benchmarks/train/{experiment}.tsv"
     script:
         "../scripts/train.py"
 
 
 rule select_checkpoints:
     input:
-        per_seed(f"{SD}/train/{{experiment}}/seed{{seed}}/summary.json"),
+        rules.train.output.summary,
     output:
         f"{SD}/selection/{{experiment}}.csv",
     conda:

@@ -1,13 +1,13 @@
 import sys
 
 import pandas as pd
-import torch
 
 from spatialpool.filters import mean_filter_table, spectra_table
+from spatialpool.training import load_seed
 
 sys.stdout = sys.stderr = open(snakemake.log[0], "w", buffering=1)
 
-ckpt = torch.load(snakemake.input[0])
+ckpt = load_seed(snakemake.input[0], int(snakemake.wildcards.seed))
 seed = int(snakemake.wildcards.seed)
 means, spectra = [], []
 for state in ("init", "final"):

@@ -1,14 +1,14 @@
 import sys
 
 import pandas as pd
-import torch
 
 from spatialpool.receptive_field import effective_receptive_field
 from spatialpool.simple_cnn import from_state
+from spatialpool.training import load_seed
 
 sys.stdout = sys.stderr = open(snakemake.log[0], "w", buffering=1)
 
-ckpt = torch.load(snakemake.input[0])
+ckpt = load_seed(snakemake.input[0], int(snakemake.wildcards.seed))
 rows = []
 for state in ("init", "final"):
     widths = effective_receptive_field(from_state(ckpt["arch"], ckpt[state]), snakemake.params.length)

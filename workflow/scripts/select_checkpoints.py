@@ -1,13 +1,11 @@
-import json
 import sys
 
 import pandas as pd
 
 sys.stdout = sys.stderr = open(snakemake.log[0], "w", buffering=1)
 
-rows = [json.load(open(f)) for f in snakemake.input]
-table = pd.DataFrame(rows)[["seed", "interpolated", "train_error", "test_error", "t_star_epochs",
-                            "steps", "decay_times", "hit_step_cap"]]
+table = pd.read_csv(snakemake.input[0])[["seed", "interpolated", "train_error", "test_error", "t_star_epochs",
+                                         "steps", "decay_times", "hit_step_cap"]]
 # A trained net counts only if it interpolates its training set.
 table["selected"] = table.interpolated
 table.to_csv(snakemake.output[0], index=False)

@@ -1,4 +1,3 @@
-import json
 import sys
 
 import numpy as np
@@ -6,9 +5,10 @@ import pandas as pd
 import torch
 
 from spatialpool.config import task_from_config
+from spatialpool.resume import Checkpointer, run_key
 from spatialpool.scale_detection import render
 from spatialpool.simple_cnn import SimpleCNN
-from spatialpool.training import TrainConfig, init_seeds, train
+from spatialpool.training import TrainConfig, init_seeds, train_seeds
 
 sys.stdout = sys.stderr = open(snakemake.log[0], "w", buffering=1)
 torch.set_num_threads(snakemake.threads)
@@ -20,19 +20,37 @@ x_train, x_test = (torch.tensor(render(task, *data[k].T), dtype=torch.float32)
                    for k in ("train_sites", "test_sites"))
 y_train, y_test = (torch.tensor(data[k], dtype=torch.float32) for k in ("train_y", "test_y"))
 
-init_seed, batch_seed = init_seeds(p.seed)
-torch.manual_seed(init_seed)  # initialise on the CPU, so a GPU run starts from the same weights
-net = SimpleCNN(activation=p.activation, **p.net)
+nets, batch_seeds, init_seed_of = [], [], {}
+for seed in p.seeds:
+    init_seed, batch_seed = init_seeds(seed)
+    torch.manual_seed(init_seed)  # initialise on the CPU, so a GPU run starts from the same weights
+    nets.append(SimpleCNN(activation=p.activation, **p.net))
+    batch_seeds.append(batch_seed)
+    init_seed_of[seed] = init_seed
+    print(f"seed {seed} (init {init_seed}, batches {batch_seed})")
 device = torch.device("cuda" if torch.cuda.is_available() else "cpu")
-net = net.to(device)
 x_train, y_train, x_test, y_test = (t.to(device) for t in (x_train, y_train, x_test, y_test))
 cfg = TrainConfig(**p.train)
-print(f"seed {p.seed} (init {init_seed}, batches {batch_seed}) on {device}; {cfg}")
-result = train(net, x_train, y_train, x_test, y_test, cfg, batch_seed)
+print(f"{len(nets)} seeds stacked in one model on {device}; {cfg}")
 
-torch.save({"arch": net.arch(), "init": result.init_state, "t_star": result.tstar_state,
-            "final": result.final_state}, snakemake.output.weights)
-pd.DataFrame(result.history).to_csv(snakemake.output.history, index=False)
-summary = dict(seed=p.seed, init_seed=init_seed, data_seed=int(data["seed"]), **result.summary)
-json.dump(summary, open(snakemake.output.summary, "w"), indent=2)
-print(json.dumps(summary, indent=2))
+# Resumable state, keyed by everything that determines the run; resume settings are not
+# rerun triggers (they do not change results), so they are read from the config directly.
+resume = snakemake.config.get("resume", {})
+key = run_key(dict(task=p.task, activation=p.activation, net=p.net, train=p.train, seeds=p.seeds),
+              open(snakemake.input[0], "rb").read())
+checkpointer = Checkpointer(
+    f"{resume.get('dir', 'results/.resume')}/train/{snakemake.wildcards.experiment}/{key}.state"
+    if resume.get("enabled", True) else None,
+    resume.get("interval_s", 300))
+results = train_seeds(nets, x_train, y_train, x_test, y_test, cfg, batch_seeds, checkpointer=checkpointer)
+
+torch.save({"arch": nets[0].arch(),
+            "seeds": {seed: {"init": r.init_state, "t_star": r.tstar_state, "final": r.final_state}
+                      for seed, r in zip(p.seeds, results)}}, snakemake.output.weights)
+pd.concat([pd.DataFrame(r.history).assign(seed=seed) for seed, r in zip(p.seeds, results)]).to_csv(
+    snakemake.output.history, index=False)
+summary = pd.DataFrame([dict(seed=seed, init_seed=init_seed_of[seed], data_seed=int(data["seed"]), **r.summary)
+                        for seed, r in zip(p.seeds, results)])
+summary.to_csv(snakemake.output.summary, index=False)
+checkpointer.clear()
+print(summary.to_string(index=False))

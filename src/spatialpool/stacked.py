@@ -1,0 +1,104 @@
+"""Several seeds of a SimpleCNN as one batched model, for training them in one process.
+
+At width 32 a SimpleCNN step is a few hundred tiny kernels, and the per-kernel overhead of
+convolution (mkldnn) costs several times the arithmetic. Here every layer of every seed is one
+batched matrix product (seeds on the batch axis of `bmm`), so S seeds cost about what one
+does until the arithmetic dominates. Each seed reads its own minibatch; the seeds never mix,
+and one SGD step on the sum of the per-seed losses is an independent SGD step for each seed.
+
+Layout: activations are channels-last, [S, B, L, C]. A layer gathers its input into patches
+[S, B * L_out, F * C_in] (circular for stride 1, a plain reshape for stride = F) and multiplies
+by its filter in matrix form, V_k = c_k W_k reshaped to [S, F * C_in, C_out], where c_k folds
+the constant scalings: 1/sqrt(C_in F), times the previous layer's sqrt(F) output factor.
+Training V_k instead of W_k is the same SGD once the step and weight decay are rescaled
+(`sgd_groups`); conversions to SimpleCNN state dicts are exact up to float rounding.
+"""
+from __future__ import annotations
+
+import math
+
+import torch
+from torch import nn
+
+from .simple_cnn import ACTIVATIONS, SimpleCNN
+
+
+class StackedCNN(nn.Module):
+    def __init__(self, nets: list[SimpleCNN]):
+        super().__init__()
+        arch = nets[0].arch()
+        if any(n.arch() != arch for n in nets):
+            raise ValueError("every stacked net must have the same architecture")
+        self.arch, self.seeds = arch, len(nets)
+        self.depth, self.width = arch["depth"], arch["width"]
+        self.filter_size, self.stride = arch["filter_size"], arch["stride"]
+        self.act = ACTIVATIONS[arch["activation"]]
+        fs = self.filter_size
+        self.scales = [(1.0 if k == 0 else math.sqrt(fs)) / math.sqrt(w.shape[1] * fs)
+                       for k, w in enumerate(nets[0].weights)]
+        with torch.no_grad():
+            self.filters = nn.ParameterList(
+                nn.Parameter(torch.stack([self._to_matrix(n.weights[k], k) for n in nets]))
+                for k in range(self.depth))
+            self.biases = nn.ParameterList(
+                nn.Parameter(torch.stack([n.biases[k] for n in nets])[:, None, :].clone())
+                for k in range(self.depth))
+            self.beta = nn.Parameter(torch.stack([n.beta for n in nets])[:, :, None].clone())
+            self.b_out = nn.Parameter(torch.stack([n.b_out for n in nets]).clone())
+
+    def _to_matrix(self, w: torch.Tensor, k: int) -> torch.Tensor:
+        """[C_out, C_in, F] filter -> [F * C_in, C_out] matrix, scaled by c_k."""
+        c_out, c_in, fs = w.shape
+        return (w * self.scales[k]).permute(2, 1, 0).reshape(fs * c_in, c_out)
+
+    def _from_matrix(self, v: torch.Tensor, k: int) -> torch.Tensor:
+        fs, c_out = self.filter_size, v.shape[1]
+        return v.reshape(fs, -1, c_out).permute(2, 1, 0) / self.scales[k]
+
+    def sgd_groups(self, lr: float, filter_decay: float) -> list[dict]:
+        """SGD groups equivalent to lr and decay `filter_decay` on the raw filters W_k: with
+        V = c W, the step on V is c^2 times the step on W and the decay per unit lr is 1/c^2."""
+        groups = [{"params": [v], "lr": lr * c ** 2, "weight_decay": filter_decay / c ** 2}
+                  for v, c in zip(self.filters, self.scales)]
+        groups.append({"params": [*self.biases, self.beta, self.b_out], "lr": lr, "weight_decay": 0.0})
+        return groups
+
+    def patches(self, x: torch.Tensor) -> torch.Tensor:
+        s, b, length, c = x.shape
+        fs = self.filter_size
+        if self.stride == 1:
+            left = (fs - 1) // 2
+            idx = (torch.arange(length, device=x.device)[:, None]
+                   + torch.arange(fs, device=x.device) - left) % length
+            return x.index_select(2, idx.reshape(-1)).view(s, b * length, fs * c)
+        return x.reshape(s, b * (length // fs), fs * c)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """x: [S, B, L, C_in], seed s reading x[s]; returns the outputs [S, B]."""
+        s, b = x.shape[:2]
+        for v, bias in zip(self.filters, self.biases):
+            p = self.patches(x)
+            x = self.act(torch.baddbmm(bias, p, v)).view(s, b, -1, v.shape[2])
+        pooled = x.mean(2)  # [S, B, H]
+        return self.b_out[:, None] + torch.bmm(pooled, self.beta)[..., 0] * (
+            math.sqrt(self.filter_size) / self.width)
+
+    def state_of(self, s: int) -> dict:
+        """Seed s's weights as a SimpleCNN state dict, on the CPU."""
+        state = {}
+        with torch.no_grad():
+            for k in range(self.depth):
+                state[f"weights.{k}"] = self._from_matrix(self.filters[k][s], k)
+                state[f"biases.{k}"] = self.biases[k][s, 0]
+            state["beta"], state["b_out"] = self.beta[s, :, 0], self.b_out[s]
+            return {k: v.detach().cpu().contiguous().clone() for k, v in state.items()}
+
+    def net_of(self, s: int) -> SimpleCNN:
+        net = SimpleCNN(**self.arch)
+        net.load_state_dict(self.state_of(s))
+        return net
+
+
+def channels_last(x: torch.Tensor) -> torch.Tensor:
+    """SimpleCNN inputs [N, C, L] -> [N, L, C]."""
+    return x.transpose(1, 2).contiguous()

@@ -1,0 +1,440 @@
+"""Training the Table C1 networks on images (paper sec. 2-3, REFERENCE.md section 5).
+
+The authors' protocol, every choice a config value:
+- CNNs: SGD lr 0.1, momentum 0.9, weight decay 5e-4 on parameters with ndim != 1 only (biases
+  and BN scales/shifts are exempt), batch 128, cross-entropy, 250 epochs, CosineAnnealingLR
+  with T_max = 0.8 x epochs stepped once per epoch. Past T_max torch's cosine does not stop:
+  the lr rises again from 0 (the authors' setting, kept as the default; cosine_t_max_fraction
+  = 1 gives the usual schedule).
+- FCNs: Adam lr 0.1, no weight decay, constant lr.
+- 2D scale detection (sec. 3): the same, but hinge loss on one output and lr 0.05 (FCNs keep
+  Adam lr 0.1). Augmentation is off by default there: a translated crop can push an active
+  pixel out of the image, which changes the task.
+- Checkpoint: the epoch with the lowest error on a held-out validation split; the authors'
+  choice, the lowest *test* error, is selection='test'. Ties keep the earliest epoch.
+
+The data live on the device for the whole run (uint8 or float). Each minibatch is gathered,
+padded, cropped and flipped there in one indexing operation with a seeded generator, then
+normalised (and corrupted by InputNoise for noisy CIFAR-10): no DataLoader, no per-image
+Python. On CUDA the forward pass runs under bf16 autocast on channels_last tensors.
+
+Seeds: one run seed is expanded into independent seeds for the initialisation, minibatch
+order, augmentation draws, input noise and dropout / drop-connect; all are recorded. On the
+CPU a seed reproduces the weights bit for bit.
+
+`train_steps_dataloader` is the conventional pipeline (torchvision transforms per image in a
+DataLoader) kept only for benchmarks/image_training.py.
+"""
+from __future__ import annotations
+
+import math
+import os
+import time
+from dataclasses import asdict, dataclass, field
+
+import numpy as np
+import torch
+import torch.nn.functional as F_
+from torch import nn
+
+from .architectures import build, is_fully_connected
+from .images import ImageSplits, InputNoise
+
+
+@dataclass
+class ImageTrainConfig:
+    epochs: int = 250
+    batch_size: int = 128
+    optimizer: str = "sgd"              # "sgd" (CNNs) or "adam" (FCNs)
+    lr: float = 0.1
+    momentum: float = 0.9
+    weight_decay: float = 5e-4          # on parameters with ndim != 1 only
+    schedule: str = "cosine"            # "cosine" or "constant"
+    cosine_t_max_fraction: float = 0.8  # T_max = round(fraction * epochs); the authors' 0.8
+    loss: str = "cross_entropy"         # or "hinge" (one output, labels +-1)
+    augment: bool = True                # random crop with zero padding + horizontal flip
+    crop_padding: int = 4
+    flip: bool = True
+    noise_std: float = 0.0              # noisy CIFAR-10: x + std z / sqrt(CHW), train and test
+    selection: str = "validation"       # "validation" or "test" (the authors)
+    eval_train: bool = True             # clean training error every epoch (one extra forward pass)
+    eval_batch_size: int = 1000
+    device: str = "auto"                # "auto": CUDA when available
+    amp_bf16: bool = True               # CUDA only
+    channels_last: bool = True          # CUDA only
+    progress_seconds: float = 10.0
+
+    def __post_init__(self):
+        checks = {"optimizer": ("sgd", "adam"), "schedule": ("cosine", "constant"),
+                  "loss": ("cross_entropy", "hinge"), "selection": ("validation", "test")}
+        for key, allowed in checks.items():
+            if getattr(self, key) not in allowed:
+                raise ValueError(f"{key}={getattr(self, key)!r}: expected one of {allowed}")
+        if self.epochs < 1:
+            raise ValueError(f"epochs must be >= 1, got {self.epochs}")
+
+
+def paper_protocol(task: str, arch: str, epochs: int = 250, **overrides) -> ImageTrainConfig:
+    """The authors' settings for `arch` on task 'images' (CIFAR-10, digits) or 'scale_detection'."""
+    if task not in ("images", "scale_detection"):
+        raise ValueError(f"unknown task {task!r}: expected 'images' or 'scale_detection'")
+    cfg: dict = dict(epochs=epochs)
+    if task == "scale_detection":
+        cfg.update(loss="hinge", lr=0.05, augment=False)
+    if is_fully_connected(arch):
+        cfg.update(optimizer="adam", lr=0.1, weight_decay=0.0, schedule="constant")
+    return ImageTrainConfig(**(cfg | overrides))
+
+
+@dataclass(frozen=True)
+class RunSeeds:
+    seed: int
+    init: int
+    batches: int
+    augment: int
+    noise: int
+    dropout: int
+
+    @classmethod
+    def from_seed(cls, seed: int) -> RunSeeds:
+        return cls(seed, *(int(s) for s in np.random.SeedSequence(seed).generate_state(5)))
+
+
+@dataclass
+class ImageTrainResult:
+    init_state: dict
+    selected_state: dict
+    final_state: dict
+    selected_epoch: int
+    history: list[dict] = field(default_factory=list)
+    summary: dict = field(default_factory=dict)
+    seeds: dict = field(default_factory=dict)
+    config: dict = field(default_factory=dict)
+
+
+def pick_device(name: str = "auto") -> torch.device:
+    if name == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    return torch.device(name)
+
+
+# --------------------------------------------------------------------------- protocol pieces
+
+
+def parameter_groups(model: nn.Module, weight_decay: float) -> list[dict]:
+    """Weight decay on parameters with ndim != 1 only (biases, BN affine and any 1-D vector exempt)."""
+    decay = [p for p in model.parameters() if p.ndim != 1]
+    exempt = [p for p in model.parameters() if p.ndim == 1]
+    return [{"params": decay, "weight_decay": weight_decay}, {"params": exempt, "weight_decay": 0.0}]
+
+
+def make_optimizer(model: nn.Module, cfg: ImageTrainConfig) -> torch.optim.Optimizer:
+    if cfg.optimizer == "adam":
+        return torch.optim.Adam(parameter_groups(model, cfg.weight_decay), lr=cfg.lr)
+    return torch.optim.SGD(parameter_groups(model, cfg.weight_decay), lr=cfg.lr, momentum=cfg.momentum)
+
+
+def cosine_t_max(cfg: ImageTrainConfig) -> int:
+    return max(1, round(cfg.cosine_t_max_fraction * cfg.epochs))
+
+
+def make_scheduler(opt: torch.optim.Optimizer, cfg: ImageTrainConfig):
+    if cfg.schedule == "constant":
+        return torch.optim.lr_scheduler.LambdaLR(opt, lambda epoch: 1.0)
+    return torch.optim.lr_scheduler.CosineAnnealingLR(opt, T_max=cosine_t_max(cfg))
+
+
+def loss_fn(cfg: ImageTrainConfig):
+    if cfg.loss == "hinge":
+        return lambda out, y: torch.relu(1 - y * out.float().squeeze(-1)).mean()
+    return lambda out, y: F_.cross_entropy(out.float(), y)
+
+
+def errors(out: torch.Tensor, y: torch.Tensor, loss: str) -> torch.Tensor:
+    """Number of misclassified points (sign for hinge, with 0 an error; argmax otherwise)."""
+    if loss == "hinge":
+        return (torch.sign(out.float().squeeze(-1)) != y).sum()
+    return (out.argmax(-1) != y).sum()
+
+
+def augment_batch(x: torch.Tensor, offsets: torch.Tensor, flips: torch.Tensor, padding: int) -> torch.Tensor:
+    """Crop each zero-padded image at its (row, col) offset in [0, 2 padding], flipping it
+    horizontally where flips is True: torchvision's RandomCrop(padding) + RandomHorizontalFlip
+    for a whole batch. The crops are read from a strided view of every window of the padded
+    batch, so only the chosen windows are copied."""
+    n, _, h, w = x.shape
+    windows = F_.pad(x, (padding,) * 4).unfold(2, h, 1).unfold(3, w, 1)  # [n, c, 2p+1, 2p+1, h, w]
+    crops = windows[torch.arange(n, device=x.device), :, offsets[:, 0], offsets[:, 1]]
+    return torch.where(flips[:, None, None, None], crops.flip(-1), crops)
+
+
+class DeviceBatches:
+    """Minibatches from device-resident data: seeded order, on-device augmentation,
+    normalisation and input noise."""
+
+    def __init__(self, data: ImageSplits, cfg: ImageTrainConfig, seeds: RunSeeds, device: torch.device):
+        self.data, self.cfg, self.device = data, cfg, device
+        self.x = data.x_train.to(device)
+        self.y = data.y_train.to(device)
+        self.order = torch.Generator(device=device).manual_seed(seeds.batches)
+        self.aug = torch.Generator(device=device).manual_seed(seeds.augment)
+        self.noise = InputNoise(cfg.noise_std, seeds.noise, device)
+        self.mean = torch.tensor(data.mean, device=device).view(1, -1, 1, 1)
+        self.std = torch.tensor(data.std, device=device).view(1, -1, 1, 1)
+        self.memory_format = (torch.channels_last if device.type == "cuda" and cfg.channels_last
+                              else torch.contiguous_format)
+
+    def __len__(self):
+        return len(self.x)
+
+    def prepare(self, x: torch.Tensor) -> torch.Tensor:
+        """Raw images on the device -> the network's input (normalised, noisy, laid out)."""
+        x = (x.float() / self.data.scale - self.mean) / self.std
+        return self.noise(x).contiguous(memory_format=self.memory_format)
+
+    def epoch(self):
+        n, bs, cfg = len(self.x), self.cfg.batch_size, self.cfg
+        perm = torch.randperm(n, generator=self.order, device=self.device)
+        for i in range(0, n, bs):
+            idx = perm[i:i + bs]
+            if len(idx) == 1 and n > 1:
+                break  # a lone last image would break BatchNorm; it is seen again next epoch
+            x = self.x[idx]
+            if cfg.augment:
+                k = len(idx)
+                offsets = torch.randint(0, 2 * cfg.crop_padding + 1, (k, 2), generator=self.aug, device=self.device)
+                flips = (torch.randint(0, 2, (k,), generator=self.aug, device=self.device) == 1
+                         if cfg.flip else torch.zeros(k, dtype=torch.bool, device=self.device))
+                x = augment_batch(x, offsets, flips, cfg.crop_padding)
+            yield self.prepare(x), self.y[idx]
+
+
+def _autocast(device: torch.device, cfg: ImageTrainConfig):
+    return torch.autocast(device.type, dtype=torch.bfloat16, enabled=device.type == "cuda" and cfg.amp_bf16)
+
+
+@torch.no_grad()
+def evaluate(model: nn.Module, batches: DeviceBatches, x: torch.Tensor, y: torch.Tensor) -> tuple[float, float]:
+    """Mean loss and error on raw images x (moved to the device in eval-sized chunks)."""
+    if len(x) == 0:
+        return float("nan"), float("nan")
+    cfg, device = batches.cfg, batches.device
+    was_training = model.training
+    model.eval()
+    loss, total_loss, wrong = loss_fn(cfg), torch.zeros((), device=device), torch.zeros((), device=device)
+    for i in range(0, len(x), cfg.eval_batch_size):
+        xb = batches.prepare(x[i:i + cfg.eval_batch_size].to(device))
+        yb = y[i:i + cfg.eval_batch_size].to(device)
+        with _autocast(device, cfg):
+            out = model(xb)
+        total_loss += loss(out, yb) * len(yb)
+        wrong += errors(out, yb, cfg.loss)
+    model.train(was_training)
+    return (total_loss / len(x)).item(), (wrong / len(x)).item()
+
+
+def _snapshot(model: nn.Module) -> dict:
+    return {k: v.detach().to("cpu", copy=True) for k, v in model.state_dict().items()}
+
+
+# --------------------------------------------------------------------------- training
+
+
+def train_model(model: nn.Module, data: ImageSplits, cfg: ImageTrainConfig, seeds: RunSeeds,
+                log=print) -> ImageTrainResult:
+    """Train `model` (already initialised) for cfg.epochs; evaluate and select every epoch."""
+    device = pick_device(cfg.device)
+    if cfg.selection == "validation" and len(data.x_val) == 0:
+        raise ValueError("selection='validation' needs a validation split (n_val > 0), "
+                         "or choose the authors' selection='test'")
+    if device.type == "cuda":
+        torch.backends.cudnn.benchmark = True
+    batches = DeviceBatches(data, cfg, seeds, device)
+    model.to(device=device, memory_format=batches.memory_format)
+    opt, loss = make_optimizer(model, cfg), loss_fn(cfg)
+    sched = make_scheduler(opt, cfg)
+    torch.manual_seed(seeds.dropout)  # dropout and drop-connect masks draw from the global generator
+
+    result = ImageTrainResult(_snapshot(model), {}, {}, 0, seeds=asdict(seeds), config=asdict(cfg))
+    result.seeds["data"] = {k: v for k, v in data.info.items() if "seed" in k}
+    start = last_print = time.perf_counter()
+    best = math.inf
+
+    # evaluation sets stay on the device too (the training set already is, in `batches`)
+    val = data.x_val.to(device), data.y_val.to(device)
+    test = data.x_test.to(device), data.y_test.to(device)
+
+    def record(epoch: int, lr: float, train_loss: float, running_error: float):
+        row = dict(epoch=epoch, lr=lr, train_loss=train_loss, train_error_running=running_error)
+        if cfg.eval_train:
+            row["train_error"] = evaluate(model, batches, batches.x, batches.y)[1]
+        row["val_loss"], row["val_error"] = evaluate(model, batches, *val)
+        row["test_loss"], row["test_error"] = evaluate(model, batches, *test)
+        row["wall_s"] = time.perf_counter() - start
+        result.history.append(row)
+        return row
+
+    record(0, opt.param_groups[0]["lr"], float("nan"), float("nan"))
+    model.train()
+    for epoch in range(1, cfg.epochs + 1):
+        lr = opt.param_groups[0]["lr"]
+        loss_sum, wrong, seen = torch.zeros((), device=device), torch.zeros((), device=device), 0
+        for xb, yb in batches.epoch():
+            with _autocast(device, cfg):
+                out = model(xb)
+            batch_loss = loss(out, yb)
+            opt.zero_grad(set_to_none=True)
+            batch_loss.backward()
+            opt.step()
+            loss_sum += batch_loss.detach() * len(yb)
+            wrong += errors(out.detach(), yb, cfg.loss)
+            seen += len(yb)
+        sched.step()
+        row = record(epoch, lr, (loss_sum / seen).item(), (wrong / seen).item())
+        score = row["val_error" if cfg.selection == "validation" else "test_error"]
+        if score < best:
+            best, result.selected_epoch = score, epoch
+            result.selected_state = _snapshot(model)
+        now = time.perf_counter()
+        if epoch in (1, cfg.epochs) or now - last_print > cfg.progress_seconds:
+            last_print = now
+            per_epoch = (now - start) / epoch
+            log(f"epoch {epoch}/{cfg.epochs}  loss {row['train_loss']:.4f}  "
+                f"train err {row.get('train_error', row['train_error_running']):.4f}  "
+                f"val err {row['val_error']:.4f}  test err {row['test_error']:.4f}  lr {lr:.4g}  "
+                f"{per_epoch:.2f} s/epoch  ETA {per_epoch * (cfg.epochs - epoch):.0f} s")
+
+    result.final_state = _snapshot(model)
+    sel = result.history[result.selected_epoch]
+    last = result.history[-1]
+    result.summary = dict(
+        selected_epoch=result.selected_epoch, selection=cfg.selection,
+        selected_val_error=sel["val_error"], selected_test_error=sel["test_error"],
+        selected_train_error=sel.get("train_error"),
+        final_train_error=last.get("train_error"), final_test_error=last["test_error"],
+        epochs=cfg.epochs, wall_s=time.perf_counter() - start,
+        seconds_per_epoch=(time.perf_counter() - start) / cfg.epochs,
+        device=str(device), n_train=len(data.x_train), n_val=len(data.x_val), n_test=len(data.x_test),
+    )
+    return result
+
+
+def init_model(arch: str, data: ImageSplits, cfg: ImageTrainConfig, seeds: RunSeeds,
+               width_factor: float = 1.0) -> nn.Module:
+    """The architecture initialised on the CPU from seeds.init (same weights on any device)."""
+    c, h, _ = data.image_shape
+    num_classes = 1 if cfg.loss == "hinge" else (len(data.classes) or 10)
+    torch.manual_seed(seeds.init)
+    return build(arch, num_classes=num_classes, in_channels=c, width_factor=width_factor, input_size=h)
+
+
+def run_seed(arch: str, data: ImageSplits, cfg: ImageTrainConfig, seed: int,
+             width_factor: float = 1.0, log=print) -> tuple[nn.Module, ImageTrainResult]:
+    """One seed of one architecture: initialise, train, select. Returns the trained model too."""
+    seeds = RunSeeds.from_seed(seed)
+    model = init_model(arch, data, cfg, seeds, width_factor)
+    result = train_model(model, data, cfg, seeds, log=log)
+    result.summary.update(arch=arch, width_factor=width_factor, seed=seed,
+                          parameters=sum(p.numel() for p in model.parameters()))
+    return model, result
+
+
+def save_result(result: ImageTrainResult, path: str | os.PathLike) -> None:
+    """torch.save of the result as a dict, written to a temporary file and renamed."""
+    from pathlib import Path
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.tmp")
+    try:
+        torch.save(asdict(result), tmp)
+        os.replace(tmp, path)
+    finally:
+        tmp.unlink(missing_ok=True)
+
+
+# --------------------------------------------------------------------------- throughput
+
+
+def _sync(device: torch.device):
+    if device.type == "cuda":
+        torch.cuda.synchronize()
+
+
+def _timed_steps(model, batches_iter, cfg, device, steps: int, warmup: int) -> tuple[int, float]:
+    opt, loss = make_optimizer(model, cfg), loss_fn(cfg)
+    model.train()
+    images, t0 = 0, None
+    for step in range(warmup + steps):
+        if step == warmup:
+            _sync(device)
+            t0 = time.perf_counter()
+        xb, yb = next(batches_iter)
+        with _autocast(device, cfg):
+            out = model(xb)
+        batch_loss = loss(out, yb)
+        opt.zero_grad(set_to_none=True)
+        batch_loss.backward()
+        opt.step()
+        if step >= warmup:
+            images += len(yb)
+    _sync(device)
+    return images, time.perf_counter() - t0
+
+
+def train_steps_device(model: nn.Module, data: ImageSplits, cfg: ImageTrainConfig, seeds: RunSeeds,
+                       steps: int, warmup: int = 3) -> tuple[int, float]:
+    """(images, seconds) for `steps` SGD steps of the on-device pipeline, after `warmup` steps."""
+    device = pick_device(cfg.device)
+    batches = DeviceBatches(data, cfg, seeds, device)
+    model.to(device=device, memory_format=batches.memory_format)
+
+    def forever():
+        while True:
+            yield from batches.epoch()
+    return _timed_steps(model, forever(), cfg, device, steps, warmup)
+
+
+class _TransformedImages(torch.utils.data.Dataset):
+    def __init__(self, x, y, transform):
+        self.x, self.y, self.transform = x, y, transform
+
+    def __len__(self):
+        return len(self.x)
+
+    def __getitem__(self, i):
+        return self.transform(self.x[i]), self.y[i]
+
+
+class _ToUnitFloat:
+    def __init__(self, scale: float):
+        self.scale = scale
+
+    def __call__(self, x):
+        return x.float() / self.scale
+
+
+def train_steps_dataloader(model: nn.Module, data: ImageSplits, cfg: ImageTrainConfig, seeds: RunSeeds,
+                           steps: int, warmup: int = 3, num_workers: int = 0) -> tuple[int, float]:
+    """Baseline for the benchmark: the usual DataLoader over CPU tensors with torchvision's
+    RandomCrop / RandomHorizontalFlip / Normalize per image, batches copied to the device."""
+    from torchvision import transforms as T
+    device = pick_device(cfg.device)
+    steps_t = [T.RandomCrop(data.image_shape[-1], padding=cfg.crop_padding)] if cfg.augment else []
+    if cfg.augment and cfg.flip:
+        steps_t.append(T.RandomHorizontalFlip())
+    steps_t += [_ToUnitFloat(data.scale), T.Normalize(data.mean, data.std)]
+    dataset = _TransformedImages(data.x_train, data.y_train, T.Compose(steps_t))
+    loader = torch.utils.data.DataLoader(
+        dataset, batch_size=cfg.batch_size, shuffle=True, num_workers=num_workers,
+        pin_memory=device.type == "cuda", persistent_workers=num_workers > 0,
+        generator=torch.Generator().manual_seed(seeds.batches))
+    noise = InputNoise(cfg.noise_std, seeds.noise, device)
+    memory_format = torch.channels_last if device.type == "cuda" and cfg.channels_last else torch.contiguous_format
+    model.to(device=device, memory_format=memory_format)
+
+    def forever():
+        while True:
+            for xb, yb in loader:
+                xb = noise(xb.to(device, non_blocking=True)).contiguous(memory_format=memory_format)
+                yield xb, yb.to(device, non_blocking=True)
+    return _timed_steps(model, forever(), cfg, device, steps, warmup)

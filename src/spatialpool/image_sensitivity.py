@@ -1,0 +1,315 @@
+"""Layer-wise D_k, G_k, R_k of image models in one forward pass per mini-batch (paper eq. 1).
+
+The definitions are those of sensitivity.py (REFERENCE.md section 1): numerators are mean
+squared distances between perturbed and clean representations, Delta is the mean squared
+distance over all pairs of clean probe images, i = j zeros included, i.e. 2 * the sum of the
+per-feature (population) variances; R = D / G, so Delta cancels there.
+
+How it runs. Each mini-batch of b probe images gets `draws` deformations and as many
+norm-matched noises per image; [clean | deformed | noisy] go through the model once. A forward
+hook on every measurement point reduces that point's output on the spot to float64 sums:
+numerator sums, and a running mean and sum of squared deviations per feature (Chan's update) for
+Delta. Nothing is kept across modules or batches but those per-feature moments, so memory is
+bounded by one mini-batch's activations plus 2 floats per feature and point. Reducing inside
+the hook also makes in-place activations harmless: a conv output is read before the following
+ReLU(inplace=True) overwrites it.
+
+Draws are seeded per probe image (seed, index in the probe set), so results do not depend on
+the mini-batch size, and every model measured with the same seed sees the same perturbations.
+"""
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
+from functools import partial
+
+import numpy as np
+import pandas as pd
+import torch
+import torch.nn.functional as F_
+from torch import nn
+
+from .diffeo import deform, matched_noise, rms_displacement, sample_coefficients
+
+ACTIVATIONS = (nn.ReLU, nn.ReLU6, nn.LeakyReLU, nn.ELU, nn.GELU, nn.SiLU, nn.Tanh, nn.Sigmoid,
+               nn.Hardswish, nn.Mish, nn.Softplus)
+POOLS = (nn.MaxPool2d, nn.AvgPool2d, nn.AdaptiveAvgPool2d, nn.AdaptiveMaxPool2d)
+POINT_TYPES = (nn.Conv2d, nn.BatchNorm2d, nn.Linear) + ACTIVATIONS + POOLS
+CONTAINERS = (nn.Sequential, nn.ModuleList, nn.ModuleDict)
+
+
+@dataclass(frozen=True)
+class Point:
+    """One measurement point: k (1-based, forward order), module name, layer type, per-image shape."""
+    k: int
+    name: str
+    kind: str
+    shape: tuple[int, ...]
+
+    @property
+    def features(self) -> int:
+        return int(np.prod(self.shape))
+
+    @property
+    def spatial(self) -> int | None:
+        """Side of the (square) feature map, None for flat representations."""
+        return self.shape[-1] if len(self.shape) == 3 else None
+
+
+def default_points(model: nn.Module, inside_blocks: bool = False) -> list[str]:
+    """Names of the modules to measure, in registration order.
+
+    Containers (Sequential, ModuleList, ModuleDict) are walked through; every Conv2d, BatchNorm2d,
+    activation, pooling and Linear is a point. Any other module with children (a residual block,
+    an inverted-residual block, ...) has its own forward, so its output is a point; its interior,
+    shortcut included, is measured only with inside_blocks=True.
+    """
+    names = []
+
+    def visit(module: nn.Module, prefix: str):
+        for name, child in module.named_children():
+            full = prefix + name
+            if isinstance(child, CONTAINERS):
+                visit(child, full + ".")
+            elif isinstance(child, POINT_TYPES):
+                names.append(full)
+            elif next(child.children(), None) is not None:
+                if inside_blocks:
+                    visit(child, full + ".")
+                names.append(full)
+
+    visit(model, "")
+    return names
+
+
+class _Hooks:
+    """Forward hooks on named modules; each output goes to sink(key, kind, output) as it is made.
+
+    A module called twice in one forward (e.g. a block's shared ReLU) yields two points,
+    'name' and 'name#2'. Call reset() before every forward.
+    """
+
+    def __init__(self, model: nn.Module, names: Sequence[str], sink: Callable):
+        modules = dict(model.named_modules())
+        missing = [n for n in names if n not in modules]
+        if missing:
+            raise KeyError(f"no such modules: {missing}")
+        self.sink, self.calls = sink, {}
+        self.handles = [modules[n].register_forward_hook(partial(self._hook, n)) for n in names]
+
+    def _hook(self, name, module, inputs, output):
+        if not torch.is_tensor(output):
+            raise TypeError(f"{name} returns {type(output).__name__}, not a tensor")
+        count = self.calls[name] = self.calls.get(name, 0) + 1
+        self.sink(name if count == 1 else f"{name}#{count}", type(module).__name__, output)
+
+    def reset(self):
+        self.calls.clear()
+
+    def close(self):
+        for h in self.handles:
+            h.remove()
+
+
+def _eval_forward(model: nn.Module, x: torch.Tensor) -> torch.Tensor:
+    was_training = model.training
+    model.eval()
+    try:
+        with torch.no_grad():
+            return model(x)
+    finally:
+        model.train(was_training)
+
+
+def capture(model: nn.Module, x: torch.Tensor, points: Sequence[str] | None = None
+            ) -> tuple[list[Point], list[torch.Tensor]]:
+    """Run x through the model (eval mode) and return every point's output, cloned, plus the output."""
+    points = default_points(model) if points is None else points
+    keys, outs = [], []
+
+    def sink(key, kind, y):
+        keys.append((key, kind))
+        outs.append(y.detach().clone())
+
+    hooks = _Hooks(model, points, sink)
+    try:
+        out = _eval_forward(model, x)
+    finally:
+        hooks.close()
+    keys.append(("output", "output"))
+    outs.append(out.detach().clone())
+    labels = [Point(k, key, kind, tuple(y.shape[1:])) for k, ((key, kind), y) in enumerate(zip(keys, outs), 1)]
+    return labels, outs
+
+
+@dataclass
+class _Sums:
+    """One point's float64 sums: clean-image count, per-feature mean and sum of squared deviations,
+    and per perturbation the sum of squared distances over `pairs` (image, draw) pairs."""
+    mean: torch.Tensor
+    m2: torch.Tensor
+    numer: list[float]
+    count: int = 0
+    pairs: int = 0
+
+
+class Accumulator:
+    """Float64 streaming sums for every point and perturbation.
+
+    A forward batch is laid out as [clean (b) | one block of b * R per perturbation, image-major].
+    """
+
+    def __init__(self, perturbations: Sequence[str] = ("D", "G")):
+        self.perturbations = tuple(perturbations)
+        self.points: list[Point] = []
+        self.sums: dict[str, _Sums] = {}
+        self.b = self.draws = None
+
+    def layout(self, b: int, draws: int):
+        self.b, self.draws = b, draws
+
+    def add(self, key: str, kind: str, y: torch.Tensor):
+        b, r = self.b, self.draws
+        if len(y) != b * (1 + r * len(self.perturbations)):
+            raise ValueError(f"{key}: batch of {len(y)} does not fit {b} images x {r} draws")
+        if key not in self.sums:
+            self.points.append(Point(len(self.points) + 1, key, kind, tuple(y.shape[1:])))
+            zeros = torch.zeros(self.points[-1].features, dtype=torch.float64, device=y.device)
+            self.sums[key] = _Sums(zeros, zeros.clone(), [0.0] * len(self.perturbations))
+        s = self.sums[key]
+        y = y.detach().flatten(1).to(torch.float64, copy=True)  # ours to overwrite below
+        clean = y[:b]
+        target = clean[:, None].expand(b, r, -1)
+        for p in range(len(self.perturbations)):
+            pert = y[b + p * b * r: b + (p + 1) * b * r].view(b, r, -1)
+            s.numer[p] += F_.mse_loss(pert, target, reduction="sum").item()  # fused: no [b, r, F] temporary
+        s.pairs += b * r
+        # Chan et al.'s pairwise update of the per-feature mean and sum of squared deviations
+        batch_mean = clean.mean(0)
+        n = s.count + b
+        d = batch_mean - s.mean
+        s.mean += d * (b / n)
+        s.m2 += clean.sub_(batch_mean).pow_(2).sum(0) + d.pow(2) * (s.count * b / n)
+        s.count = n
+
+    def delta(self, self_pairs: bool = True) -> np.ndarray:
+        """Mean of ||f(x_i) - f(x_j)||^2 over all pairs (i = j included) or over i != j only."""
+        sums = [self.sums[p.name] for p in self.points]
+        return np.array([2 * s.m2.sum().item() / (s.count if self_pairs else s.count - 1) for s in sums])
+
+    def result(self, self_pairs: bool = True) -> dict[str, np.ndarray]:
+        """{'delta': [K], name: [K] N/Delta per perturbation}; nan where Delta = 0 (as sensitivity.py)."""
+        delta = self.delta(self_pairs)
+        out = {"delta": delta}
+        for p, name in enumerate(self.perturbations):
+            mean_sq = np.array([self.sums[q.name].numer[p] / self.sums[q.name].pairs for q in self.points])
+            out[name] = np.divide(mean_sq, delta, out=np.full_like(mean_sq, np.nan), where=delta > 0)
+        return out
+
+
+def measure_representations(represent: Callable[[torch.Tensor], Sequence[torch.Tensor]],
+                            clean: torch.Tensor, perturbed: dict[str, torch.Tensor],
+                            batch_size: int = 64, self_pairs: bool = True) -> dict[str, np.ndarray]:
+    """Single-pass drop-in for sensitivity.sensitivities: same arguments, same result.
+
+    clean [P, ...], perturbed[name] [P, R, ...] (the same R for all); represent returns every
+    layer's representation of a batch, and is called once per mini-batch on all versions. It may
+    be a generator yielding layer after layer, so that only one layer's activations are alive.
+    """
+    names = list(perturbed)
+    draws = {v.shape[1] for v in perturbed.values()}
+    if len(draws) != 1:
+        raise ValueError(f"every perturbation needs the same number of draws, got {sorted(draws)}")
+    acc = Accumulator(names)
+    with torch.no_grad():
+        for lo in range(0, len(clean), batch_size):
+            x = clean[lo:lo + batch_size]
+            acc.layout(len(x), next(iter(draws)))
+            xs = torch.cat([x] + [perturbed[n][lo:lo + batch_size].flatten(0, 1) for n in names])
+            for k, rep in enumerate(represent(xs)):
+                acc.add(str(k), "layer", rep)
+    return acc.result(self_pairs)
+
+
+def image_seed(seed: int, index: int) -> int:
+    """Seed of probe image `index`'s draws: independent streams per (seed, image)."""
+    return int(np.random.SeedSequence([seed, index]).generate_state(1, np.uint64)[0] >> 1)
+
+
+def perturb(images: torch.Tensor, temp: float, cut: int = 3, draws: int = 1, seed: int = 0,
+            first_index: int = 0) -> dict[str, torch.Tensor]:
+    """Deformed and norm-matched noisy versions of images [b, C, n, n] (image first_index + i).
+
+    Returns deformed, noisy [b, draws, C, n, n] (float64, on the images' device),
+    displacement [b, draws] (realised RMS displacement in pixels) and
+    deformation_ratio [b, draws] (||tau x - x||^2 / ||x||^2).
+    """
+    b = len(images)
+    coeffs, zs = [], []
+    for i in range(b):  # per-image streams: independent of how the probe set is batched
+        gen = torch.Generator().manual_seed(image_seed(seed, first_index + i))
+        coeffs.append(sample_coefficients(draws, cut, temp, gen))
+        zs.append(torch.randn((draws, *images.shape[1:]), generator=gen, dtype=torch.float64))
+    clean = images.double().repeat_interleave(draws, 0)
+    deformed, field = deform(clean, temp, cut, coeffs=torch.cat(coeffs))
+    noisy = clean + matched_noise(clean, deformed, z=torch.cat(zs))
+    ratio = (deformed - clean).flatten(1).pow(2).sum(1) / clean.flatten(1).pow(2).sum(1)
+    shape = (b, draws, *images.shape[1:])
+    return dict(deformed=deformed.view(shape), noisy=noisy.view(shape),
+                displacement=rms_displacement(field).view(b, draws), deformation_ratio=ratio.view(b, draws))
+
+
+def _batches(images, batch_size: int) -> Iterable[torch.Tensor]:
+    if torch.is_tensor(images):
+        for lo in range(0, len(images), batch_size):
+            yield images[lo:lo + batch_size]
+    else:  # any iterable of image batches, or of (images, labels) pairs
+        for batch in images:
+            yield batch[0] if isinstance(batch, (tuple, list)) else batch
+
+
+def measure(model: nn.Module, images, temp: float, cut: int = 3, draws: int = 1, seed: int = 0,
+            batch_size: int = 64, points: Sequence[str] | None = None,
+            self_pairs: bool = True) -> pd.DataFrame:
+    """D_k, G_k, R_k at every point and at the output, one row per point (k = 1..K, then output).
+
+    images: a [P, C, n, n] tensor (batched here) or an iterable of batches. The model runs in eval
+    mode in its own dtype and device. Columns: k, name, kind, shape, features, spatial, delta, D,
+    G, R, and the probe set's realised deformation: probe_size, draws, temperature,
+    displacement_rms (sqrt of the mean over draws of the mean-square displacement, pixels),
+    deformation_ratio (mean ||tau x - x||^2 / ||x||^2).
+    """
+    points = default_points(model) if points is None else list(points)
+    param = next(model.parameters(), None)
+    dtype = param.dtype if param is not None else torch.float64
+    device = param.device if param is not None else torch.device("cpu")
+    acc = Accumulator(("D", "G"))
+    hooks = _Hooks(model, points, acc.add)
+    seen, disp_sq, ratio = 0, 0.0, 0.0
+    try:
+        for x in _batches(images, batch_size):
+            x = x.to(device)
+            pert = perturb(x, temp, cut, draws, seed, first_index=seen)
+            xs = torch.cat([x.double(), pert["deformed"].flatten(0, 1), pert["noisy"].flatten(0, 1)])
+            acc.layout(len(x), draws)
+            hooks.reset()
+            out = _eval_forward(model, xs.to(dtype))
+            acc.add("output", "output", out)
+            seen += len(x)
+            disp_sq += pert["displacement"].pow(2).sum().item()
+            ratio += pert["deformation_ratio"].sum().item()
+    finally:
+        hooks.close()
+    res = acc.result(self_pairs)
+    table = pd.DataFrame({
+        "k": [p.k for p in acc.points], "name": [p.name for p in acc.points],
+        "kind": [p.kind for p in acc.points], "shape": ["x".join(map(str, p.shape)) for p in acc.points],
+        "features": [p.features for p in acc.points],
+        "spatial": pd.array([p.spatial for p in acc.points], dtype="Int64"),
+        "delta": res["delta"], "D": res["D"], "G": res["G"],
+    })
+    table["R"] = table.D / table.G
+    table["probe_size"], table["draws"], table["temperature"] = seen, draws, temp
+    table["displacement_rms"] = np.sqrt(disp_sq / (seen * draws))
+    table["deformation_ratio"] = ratio / (seen * draws)
+    return table

@@ -3,7 +3,7 @@ import torch
 
 from spatialpool.scale_detection import Task, make_dataset, render
 from spatialpool.simple_cnn import SimpleCNN
-from spatialpool.training import TrainConfig, decay_times, hinge, init_seeds, train
+from spatialpool.training import TrainConfig, decay_times, hinge, init_seeds, lr_factor, train
 
 TASK = Task("distance", 32, 11, 4)
 
@@ -69,3 +69,22 @@ def test_t_star_and_stop_rules():
 def test_step_cap_is_reported():
     _, res = _run(stop="decay_times", stop_value=100.0, max_steps=60)
     assert res.summary["hit_step_cap"] and res.summary["steps"] == 60
+
+
+def test_lr_warm_down_schedule_and_decay_time():
+    cfg = TrainConfig(lr=0.01, weight_decay=0.2, anneal_fraction=0.25)
+    target = 400  # the warm-down covers updates 300 ... 399
+    assert lr_factor(0, cfg, target) == lr_factor(299, cfg, target) == 1.0
+    assert lr_factor(300, cfg, target) == 1.0 and lr_factor(350, cfg, target) == pytest.approx(0.5)
+    assert lr_factor(399, cfg, target) == pytest.approx(0.01) and lr_factor(450, cfg, target) == 0.0
+    # u sums 2 wd lr_t / K over the updates: 300 full ones, then 100 at (100 ... 1)/100
+    per_step = 2 * 0.2 * 0.01 / 12
+    assert decay_times(400, cfg, 12, target) == pytest.approx(per_step * (300 + 5050 / 100))
+    assert decay_times(500, cfg, 12, target) == decay_times(400, cfg, 12, target)  # lr 0: no decay
+    assert decay_times(200, cfg, 12, target) == pytest.approx(per_step * 200)
+    assert decay_times(400, TrainConfig(lr=0.01, weight_decay=0.2), 12) == pytest.approx(per_step * 400)
+
+
+def test_warm_down_needs_a_known_stop_step():
+    with pytest.raises(ValueError, match="anneal_fraction"):
+        _run(stop="t_star_multiple", stop_value=2, anneal_fraction=0.2)

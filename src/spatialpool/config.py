@@ -75,6 +75,9 @@ def semantic_problems(config: dict) -> list[str]:
         elif net["stride"] > 1 and t["length"] % net["stride"] ** net["depth"]:
             out.append(f"{key}.net.depth: {net['depth']} layers of stride {net['stride']} need a length "
                        f"divisible by {net['stride'] ** net['depth']}, task '{e['task']}' has {t['length']}")
+        if e["train"].get("anneal_fraction", 0) > 0 and e["train"]["stop"] != "decay_times":
+            out.append(f"{key}.train.anneal_fraction: a learning-rate warm-down needs the stop step known "
+                       f"in advance, i.e. stop: decay_times (got stop: {e['train']['stop']})")
         for m, (lo, hi) in e["fit"].items():
             if not lo < hi <= net["depth"]:
                 out.append(f"{key}.fit.{m}: need k_min < k_max <= depth = {net['depth']}, got [{lo}, {hi}]")

@@ -13,6 +13,12 @@ zero. Training stops either at a multiple of t* (the paper) or after a number of
 weight-decay times u = steps * 2 wd lr_mult / K (the per-step shrink factor of the filters
 is 1 - 2 wd lr_mult / K), whichever the config names, and never before t*; max_steps caps
 both.
+
+Optionally (anneal_fraction > 0, a departure from the paper's constant rate) the learning rate
+falls linearly to zero over the last steps. SGD with weight decay on the hinge loss never
+settles: margins hover at 1 and minibatch kicks briefly misclassify a few test points, so a
+snapshot at an arbitrary step can land on such a spike. The warm-down lets the net settle.
+u then counts the decay actually applied (the learning rate times the decay, step by step).
 """
 from __future__ import annotations
 
@@ -36,6 +42,7 @@ class TrainConfig:
     stop: str = "t_star_multiple"  # or "decay_times"
     stop_value: float = 500.0
     max_steps: int = 2_000_000
+    anneal_fraction: float = 0.0
     log_every_epochs: int = 10
     progress_seconds: float = 10.0
 
@@ -53,8 +60,33 @@ def hinge(out: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
     return torch.relu(1 - y * out).mean()
 
 
-def decay_times(steps: int, cfg: TrainConfig, depth: int) -> float:
+def anneal_start(cfg: TrainConfig, target: int | None) -> int | None:
+    if not cfg.anneal_fraction or target is None:
+        return None
+    return round((1 - cfg.anneal_fraction) * target)
+
+
+def lr_factor(step: int, cfg: TrainConfig, target: int | None) -> float:
+    """Learning-rate multiplier of update number `step` (0-based): 1, then (T - step)/(T - a)
+    from a = (1 - anneal_fraction) T to the target T."""
+    start = anneal_start(cfg, target)
+    if start is None or step < start:
+        return 1.0
+    return max(0.0, (target - step) / (target - start))
+
+
+def decay_times(steps: int, cfg: TrainConfig, depth: int, target: int | None = None) -> float:
+    """Weight-decay time after `steps` updates: sum over updates of 2 wd lr_t / K."""
+    start = anneal_start(cfg, target)
+    if start is not None and steps > start:
+        n = min(steps, target) - start
+        steps = start + n * (target - start - (n - 1) / 2) / (target - start)
     return steps * 2 * cfg.weight_decay * cfg.lr / depth
+
+
+def steps_for_decay_times(cfg: TrainConfig, depth: int) -> int:
+    """The stop step of `stop: decay_times`: stop_value nominal decay times (constant rate)."""
+    return math.ceil(cfg.stop_value * depth / (2 * cfg.weight_decay * cfg.lr))
 
 
 @torch.no_grad()
@@ -74,15 +106,18 @@ def train(net: SimpleCNN, x_train, y_train, x_test, y_test, cfg: TrainConfig,
         {"params": list(net.biases) + [net.beta, net.b_out], "weight_decay": 0.0},
     ]
     opt = torch.optim.SGD(groups, lr=lr, foreach=True)
+    base_lrs = [g["lr"] for g in opt.param_groups]
     gen = torch.Generator().manual_seed(batch_seed)  # CPU generator: same batches on any device
     n = len(x_train)
     steps_per_epoch = math.ceil(n / cfg.batch_size)
     if cfg.stop == "decay_times":
-        steps_target = math.ceil(cfg.stop_value * depth / (2 * cfg.weight_decay * cfg.lr))
+        steps_target = steps_for_decay_times(cfg, depth)
     elif cfg.stop == "t_star_multiple":
         steps_target = None  # known once t* is
     else:
         raise ValueError(f"unknown stop rule {cfg.stop!r}")
+    if cfg.anneal_fraction and steps_target is None:
+        raise ValueError("anneal_fraction > 0 needs stop='decay_times' (a stop step known in advance)")
 
     def snapshot():
         return {k: v.detach().cpu().clone() for k, v in net.state_dict().items()}
@@ -95,7 +130,7 @@ def train(net: SimpleCNN, x_train, y_train, x_test, y_test, cfg: TrainConfig,
     def record(tag=""):
         tr_loss, tr_err = evaluate(net, x_train, y_train)
         te_loss, te_err = evaluate(net, x_test, y_test)
-        row = dict(epoch=epoch, step=step, decay_times=decay_times(step, cfg, depth),
+        row = dict(epoch=epoch, step=step, decay_times=decay_times(step, cfg, depth, steps_target),
                    train_loss=tr_loss, train_error=tr_err, test_loss=te_loss, test_error=te_err,
                    wall_s=time.perf_counter() - start, event=tag)
         result.history.append(row)
@@ -106,6 +141,9 @@ def train(net: SimpleCNN, x_train, y_train, x_test, y_test, cfg: TrainConfig,
         perm = torch.randperm(n, generator=gen).to(x_train.device)
         for i in range(0, n, cfg.batch_size):
             idx = perm[i:i + cfg.batch_size]
+            if cfg.anneal_fraction:
+                for g, base in zip(opt.param_groups, base_lrs):
+                    g["lr"] = base * lr_factor(step + i // cfg.batch_size, cfg, steps_target)
             opt.zero_grad(set_to_none=True)
             hinge(net(x_train[idx]), y_train[idx]).backward()
             opt.step()
@@ -134,7 +172,7 @@ def train(net: SimpleCNN, x_train, y_train, x_test, y_test, cfg: TrainConfig,
             goal = min(steps_target or cfg.max_steps, cfg.max_steps)
             rate = step / (now - start)
             log(f"step {step}/{goal} ({100 * step / goal:.0f}%), epoch {epoch}, "
-                f"t*={t_star}, u={decay_times(step, cfg, depth):.2f}, "
+                f"t*={t_star}, u={decay_times(step, cfg, depth, steps_target):.2f}, "
                 f"{rate:.0f} steps/s, ETA {(goal - step) / rate:.0f} s")
 
     result.final_state = snapshot()
@@ -143,7 +181,7 @@ def train(net: SimpleCNN, x_train, y_train, x_test, y_test, cfg: TrainConfig,
         t_star_epochs=t_star, t_star_steps=None if t_star is None else t_star * steps_per_epoch,
         interpolated=bool(last["train_error"] == 0.0),
         steps=step, epochs=epoch, steps_per_epoch=steps_per_epoch,
-        decay_times=decay_times(step, cfg, depth), hit_step_cap=bool(step >= cfg.max_steps),
+        decay_times=decay_times(step, cfg, depth, steps_target), hit_step_cap=bool(step >= cfg.max_steps),
         train_loss=last["train_loss"], train_error=last["train_error"],
         test_loss=last["test_loss"], test_error=last["test_error"],
         wall_s=time.perf_counter() - start, batch_seed=batch_seed,
@@ -194,7 +232,10 @@ def train_seeds(nets: list[SimpleCNN], x_train, y_train, x_test, y_test, cfg: Tr
     steps_per_epoch = math.ceil(n / cfg.batch_size)
     if cfg.stop not in ("decay_times", "t_star_multiple"):
         raise ValueError(f"unknown stop rule {cfg.stop!r}")
-    fixed = math.ceil(cfg.stop_value * depth / (2 * cfg.weight_decay * cfg.lr)) if cfg.stop == "decay_times" else None
+    fixed = steps_for_decay_times(cfg, depth) if cfg.stop == "decay_times" else None
+    if cfg.anneal_fraction and fixed is None:
+        raise ValueError("anneal_fraction > 0 needs stop='decay_times' (a stop step known in advance)")
+    base_lrs = [g["lr"] for g in opt.param_groups]
     st = dict(step=0, epoch=0, wall=0.0, t_star=[None] * n_seeds, target=[fixed] * n_seeds,
               done=[False] * n_seeds)
 
@@ -214,7 +255,7 @@ def train_seeds(nets: list[SimpleCNN], x_train, y_train, x_test, y_test, cfg: Tr
         te_loss, te_err = evaluate_stack(model, xe, y_test)
         for s in seeds:
             results[s].history.append(dict(
-                epoch=st["epoch"], step=st["step"], decay_times=decay_times(st["step"], cfg, depth),
+                epoch=st["epoch"], step=st["step"], decay_times=decay_times(st["step"], cfg, depth, fixed),
                 train_loss=tr_loss[s], train_error=tr_err[s], test_loss=te_loss[s], test_error=te_err[s],
                 wall_s=time.perf_counter() - start, event=tag))
 
@@ -224,6 +265,9 @@ def train_seeds(nets: list[SimpleCNN], x_train, y_train, x_test, y_test, cfg: Tr
         perm = torch.stack([torch.randperm(n, generator=g) for g in gens]).to(device)
         xs, ys = xt[perm], y_train[perm]  # [S, N, L, C], [S, N]: every seed's epoch in its order
         for i in range(0, n, cfg.batch_size):
+            if cfg.anneal_fraction:
+                for g, base in zip(opt.param_groups, base_lrs):
+                    g["lr"] = base * lr_factor(st["step"] + i // cfg.batch_size, cfg, fixed)
             opt.zero_grad(set_to_none=True)
             out = model(xs[:, i:i + cfg.batch_size])
             torch.relu(1 - ys[:, i:i + cfg.batch_size] * out).mean(1).sum().backward()
@@ -261,7 +305,7 @@ def train_seeds(nets: list[SimpleCNN], x_train, y_train, x_test, y_test, cfg: Tr
             rate = step / (now - start)
             log(f"step {step}/{goal} ({100 * step / goal:.0f}%), epoch {epoch}, "
                 f"{sum(t is not None for t in st['t_star'])}/{n_seeds} interpolated, "
-                f"u={decay_times(step, cfg, depth):.2f}, {rate * n_seeds:.0f} seed-steps/s, "
+                f"u={decay_times(step, cfg, depth, fixed):.2f}, {rate * n_seeds:.0f} seed-steps/s, "
                 f"ETA {(goal - step) / rate:.0f} s")
         if running and checkpointer and checkpointer.due():
             checkpointer.save(dict(
@@ -276,7 +320,7 @@ def train_seeds(nets: list[SimpleCNN], x_train, y_train, x_test, y_test, cfg: Tr
             t_star_epochs=t_star, t_star_steps=None if t_star is None else t_star * steps_per_epoch,
             interpolated=bool(last["train_error"] == 0.0),
             steps=last["step"], epochs=last["epoch"], steps_per_epoch=steps_per_epoch,
-            decay_times=decay_times(last["step"], cfg, depth), hit_step_cap=bool(last["step"] >= cfg.max_steps),
+            decay_times=decay_times(last["step"], cfg, depth, fixed), hit_step_cap=bool(last["step"] >= cfg.max_steps),
             train_loss=last["train_loss"], train_error=last["train_error"],
             test_loss=last["test_loss"], test_error=last["test_error"],
             wall_s=time.perf_counter() - start, batch_seed=batch_seeds[s], stacked_seeds=n_seeds)

@@ -36,6 +36,9 @@ def _set(config, dotted, value):
     ("experiments.task2_relu.net.depth", 8, "experiments.task2_relu.net.depth: 8 layers of stride 2 need a length divisible by 256"),
     ("figures.fig7", ["task1_relu", "nope"], "figures.fig7[1]: unknown experiment 'nope'"),
     ("tasks.task1.n_train", 300, "tasks.task1.n_train: 300 leaves no test data"),
+    ("experiments.task1_relu.train.anneal_fraction", 1.0, "experiments.task1_relu.train.anneal_fraction: 1.0 is greater than or equal to the maximum of 1"),
+    ("experiments.task1_relu.train.stop", "t_star_multiple", "experiments.task1_relu.train.anneal_fraction: a learning-rate warm-down needs"),
+    ("resume.interval_s", -1, "resume.interval_s: -1 is less than the minimum of 0"),
 ])
 def test_bad_values_are_named(default_config, key, value, expected):
     _set(default_config, key, value)

@@ -17,6 +17,9 @@ include: "workflow/rules/measure.smk"
 include: "workflow/rules/fit.smk"
 include: "workflow/rules/appendix_a.smk"
 include: "workflow/rules/plots.smk"
+include: "workflow/rules/images.smk"
+include: "workflow/rules/image_measure.smk"
+include: "workflow/rules/image_plots.smk"
 include: "workflow/rules/scorecard.smk"
 
 
@@ -24,3 +27,4 @@ rule all:
     input:
         all_outputs(),
     default_target: True
+include: "workflow/rules/cluster.smk"

@@ -137,3 +137,17 @@ def test_kill_9_during_training_then_rerun_gives_identical_weights(tmp_path):
             for k, v in ref["seeds"][seed][state].items():
                 assert torch.equal(got["seeds"][seed][state][k], v), (seed, state, k)
     assert not any(states.glob("*.state")), "a finished run removes its state"
+
+
+def test_stop_request_saves_then_exits_and_the_rerun_resumes(tmp_path):
+    """What SIGTERM does (SLURM sends it before a time-limit kill): save at the epoch end, exit."""
+    path = tmp_path / "state"
+    checkpointer = Checkpointer(path, 1e9, log=lambda m: None)
+    checkpointer.request_stop()
+    with pytest.raises(SystemExit):
+        _train(checkpointer)
+    assert path.exists()
+    messages = []
+    resumed = _train(Checkpointer(path, 1e9, log=messages.append))
+    assert any(m.startswith("resuming from") and "step 6" in m for m in messages), messages
+    assert _same(resumed, _train())

@@ -34,6 +34,12 @@ class Checkpointer:
         self.path = None if path is None else Path(path)
         self.interval_s, self.log = interval_s, log
         self.last = time.monotonic()
+        self.stop_requested = False
+
+    def request_stop(self, *_):
+        """Signal handler (SIGTERM: SLURM's warning before a time-limit kill or pre-emption):
+        save at the next epoch end, then exit."""
+        self.stop_requested = True
 
     def load(self) -> dict | None:
         if self.path is None or not self.path.exists():
@@ -54,7 +60,8 @@ class Checkpointer:
         return state
 
     def due(self) -> bool:
-        return self.path is not None and time.monotonic() - self.last >= self.interval_s
+        return self.path is not None and (
+            self.stop_requested or time.monotonic() - self.last >= self.interval_s)
 
     def save(self, state: dict) -> None:
         buf = io.BytesIO()
@@ -69,6 +76,9 @@ class Checkpointer:
         os.replace(tmp, self.path)
         self.last = time.monotonic()
         self.log(f"saved training state at step {state['step']} to {self.path}")
+        if self.stop_requested:
+            self.log("stopping on request (SIGTERM); a rerun resumes from the saved state")
+            raise SystemExit(143)
 
     def clear(self) -> None:
         if self.path is not None and self.path.exists():

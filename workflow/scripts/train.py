@@ -1,3 +1,4 @@
+import signal
 import sys
 
 import numpy as np
@@ -42,6 +43,7 @@ checkpointer = Checkpointer(
     f"{resume.get('dir', 'results/.resume')}/train/{snakemake.wildcards.experiment}/{key}.state"
     if resume.get("enabled", True) else None,
     resume.get("interval_s", 300))
+signal.signal(signal.SIGTERM, checkpointer.request_stop)
 results = train_seeds(nets, x_train, y_train, x_test, y_test, cfg, batch_seeds, checkpointer=checkpointer)
 
 torch.save({"arch": nets[0].arch(),

@@ -1,0 +1,7 @@
+# Cluster execution (profiles/slurm, docs/cluster.md): these rules are light (tables, figures, the
+# scorecard, the target) and run on the submitting machine instead of waiting in the SLURM queue.
+# (The image half's light rules are local in its own rule files.) Local runs are unaffected.
+# Resources, groups and retries of the submitted rules are in the profile.
+
+
+localrules: all, select_checkpoints, collect_experiment, fit_exponents, fits_table, mean_filter_tables, scorecard, fig7, figB1, figB2, fig_appendix_A, fig_receptive_field, fig_training

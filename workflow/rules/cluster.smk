@@ -1,4 +1,4 @@
-# Cluster execution (profiles/slurm, docs/cluster.md): these rules are light (tables, figures, the
+# Cluster execution (profiles/slurm; README, "Running on a cluster"): these rules are light (tables, figures, the
 # scorecard, the target) and run on the submitting machine instead of waiting in the SLURM queue.
 # (The image half's light rules are local in its own rule files.) Local runs are unaffected.
 # Resources, groups and retries of the submitted rules are in the profile.

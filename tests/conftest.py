@@ -16,3 +16,26 @@ def default_config():
 @pytest.fixture
 def paper_config():
     return copy.deepcopy(yaml.safe_load((ROOT / "configs/paper.yaml").read_text()))
+
+
+TINY = ROOT / "tests/tiny_config.yaml"
+
+
+def run_snakemake(workdir, *args, configfile=TINY, timeout=900) -> str:
+    """snakemake on the repository's Snakefile in workdir; fails the test with the output tail."""
+    import subprocess
+    import sys
+    cmd = [sys.executable, "-m", "snakemake", "-s", str(ROOT / "Snakefile"), "--directory", str(workdir),
+           "--configfile", str(configfile), "--cores", "2", *args]
+    run = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout)
+    assert run.returncode == 0, run.stdout[-3000:] + run.stderr[-3000:]
+    return run.stdout + run.stderr
+
+
+@pytest.fixture(scope="session")
+def tiny_run(tmp_path_factory):
+    """The whole workflow on tests/tiny_config.yaml, run once per session and shared by
+    tests/test_workflow.py and tests/test_image_workflow.py (they only read it or dry-run)."""
+    workdir = tmp_path_factory.mktemp("tiny")
+    run_snakemake(workdir)
+    return workdir

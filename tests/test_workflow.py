@@ -31,10 +31,8 @@ def planned_jobs(workdir, configfile=TINY) -> dict[str, int]:
 
 
 @pytest.fixture(scope="module")
-def finished(tmp_path_factory):
-    workdir = tmp_path_factory.mktemp("tiny")
-    snakemake(workdir)
-    return workdir
+def finished(tiny_run):
+    return tiny_run  # conftest.py: one tiny run per session, shared with tests/test_image_workflow.py
 
 
 def test_every_figure_and_table_is_built(finished):
@@ -81,7 +79,9 @@ def _changed(finished, tmp_path, edit):
 def test_plot_parameter_reruns_only_plots(finished, tmp_path):
     jobs = _changed(finished, tmp_path, lambda c: c["plots"].update(dpi=61))
     assert jobs, "a plotting change must rerun the plots"
-    assert set(jobs) - {"all"} <= {"fig7", "figB1", "figB2", "fig_appendix_A", "fig_receptive_field", "fig_training"}
+    image_plots = {"fig1", "fig3", "fig4", "figC1", "figC2", "figC3", "figC4", "figC5", "figC6", "figC7",
+                   "fig_image_training"}
+    assert set(jobs) - {"all"} <= {"fig7", "figB1", "figB2", "fig_appendix_A", "fig_receptive_field", "fig_training"} | image_plots
 
 
 def test_training_parameter_reruns_that_training_and_downstream_only(finished, tmp_path):

@@ -65,4 +65,4 @@ def all_outputs():
     out = [f"{TABLES}/scorecard.csv", f"{TABLES}/table_C2_C3.csv", f"{TABLES}/fits.csv"]
     for fig in ("fig7", "figB1", "figB2", "fig_appendix_A", "fig_receptive_field", "fig_training"):
         out += expand(f"{FIGURES}/{fig}.{{fmt}}", fmt=FORMATS)
-    return out
+    return out + image_outputs()  # the real-image half (image_plots.smk); empty without `images:`

@@ -6,6 +6,7 @@ rule scorecard:
         theory=expand(f"{SD}/theory/{{experiment}}.csv", experiment=EXPERIMENTS),
         spectra=[f"{SD}/filters/{e}/seed{s}_spectra.csv" for e in EXPERIMENTS for s in seeds_of(e)],
         appendix_a=rules.appendix_a.output.table,
+        images=[f"{TABLES}/scorecard_images.csv"] if IMAGES else [],  # sec. 2 and app. C rows
     output:
         csv=report(f"{TABLES}/scorecard.csv", caption="../report/scorecard.rst", category="Scorecard"),
     params:

@@ -1,0 +1,94 @@
+"""Checks of the `images:` config section that its JSON schema cannot express.
+
+Run by workflow/rules/images.smk before any DAG is built, after the schema check of common.smk;
+every problem names its dotted key, all at once (as spatialpool.config does for the rest).
+"""
+from __future__ import annotations
+
+from .architectures import ARCHITECTURES
+from .image_workflow import arch_spec, n_test, normalise
+
+N_DIGITS = 1797
+NATURAL = ("digits", "cifar10")
+IMAGENET_MODELS = ("alexnet", "vgg11", "vgg11_bn", "vgg13", "vgg13_bn", "vgg16", "vgg16_bn", "vgg19", "vgg19_bn",
+                   "resnet18", "resnet34", "resnet50", "resnet101", "resnet152", "efficientnet_b0")
+
+
+def image_problems(config: dict) -> list[str]:
+    raw = config.get("images")
+    if not raw:
+        return []
+    out = []
+    names = [g["name"] for g in raw["groups"]]
+    for n in sorted({n for n in names if names.count(n) > 1}):
+        out.append(f"images.groups: the name '{n}' is used by {names.count(n)} groups")
+    for i, g in enumerate(raw["groups"]):
+        archs = [a["arch"] for a in g["archs"]]
+        for a in sorted({a for a in archs if archs.count(a) > 1}):
+            out.append(f"images.groups[{i}].archs: '{a}' is listed {archs.count(a)} times")
+    if out:
+        return out
+    images = normalise(raw)
+    datasets, groups = images["datasets"], images["groups"]
+    probe = images["probe"]
+    for name, d in datasets.items():
+        key = f"images.datasets.{name}"
+        if d["kind"] == "digits" and d["n_val"] + d["n_test"] >= N_DIGITS:
+            out.append(f"{key}: n_val + n_test = {d['n_val'] + d['n_test']} leaves no training images of {N_DIGITS}")
+        if d["kind"] == "scale_detection_2d":
+            if d["gap"] > d["xi"]:
+                out.append(f"{key}.gap: {d['gap']} is larger than the scale xi = {d['xi']}")
+            if d.get("pad_to", 32) < d["side"]:
+                out.append(f"{key}.pad_to: {d['pad_to']} is smaller than the image side {d['side']}")
+        if probe["size"] > n_test(d) and any(g["dataset"] == name for g in groups.values()):
+            out.append(f"images.probe.size: {probe['size']} is larger than the test set of '{name}' ({n_test(d)} images); "
+                       "the probe set is drawn from the test set")
+    for gname, g in groups.items():
+        key = f"images.groups.{gname}"
+        if g["dataset"] not in datasets:
+            out.append(f"{key}.dataset: unknown data set '{g['dataset']}'; allowed: {sorted(datasets)}")
+            continue
+        d = datasets[g["dataset"]]
+        for arch in g["archs"]:
+            if arch not in ARCHITECTURES:
+                out.append(f"{key}.archs.{arch}: unknown architecture; allowed: {sorted(ARCHITECTURES)}")
+                continue
+            spec = arch_spec(images, gname, arch)
+            if d["kind"] not in NATURAL and any(float(v) != 0 for v in spec["noise"]):
+                out.append(f"{key}.archs.{arch}.noise: input noise is defined for natural images (digits, "
+                           f"cifar10), not for '{d['kind']}'; use [0]")
+            side = d.get("pad_to", 32) if d["kind"] == "scale_detection_2d" else 32
+            if arch.startswith("vgg") and side < 32:
+                out.append(f"{key}.archs.{arch}: VGGs need 32x32 inputs; set images.datasets.{g['dataset']}.pad_to: 32")
+            selection = spec["train"].get("selection", "validation")
+            n_val = d.get("n_val", 0)
+            if selection == "validation" and n_val == 0:
+                out.append(f"{key}.archs.{arch}.train.selection: 'validation' needs images.datasets."
+                           f"{g['dataset']}.n_val > 0 (or the authors' selection: test)")
+    figs = images["figures"]
+    for role, kinds in (("images", NATURAL), ("scale_detection", ("scale_detection_2d",))):
+        name = figs[role]
+        if name not in groups:
+            out.append(f"images.figures.{role}: unknown group '{name}'; allowed: {sorted(groups)}")
+        elif datasets.get(groups[name]["dataset"], {}).get("kind") not in kinds:
+            out.append(f"images.figures.{role}: group '{name}' is not on a {' or '.join(kinds)} data set")
+    trained = {a for g in groups.values() for a in g["archs"]}
+    models = set(images.get("imagenet", {}).get("models", []))
+    for fig in ("fig3", "fig4", "figC4", "figC6", "figC7"):
+        if fig == "figC6" and "imagenet" not in images:
+            continue  # drawn only with ImageNet
+        for i, arch in enumerate(figs.get(fig, [])):
+            if arch not in trained | models:
+                out.append(f"images.figures.{fig}[{i}]: '{arch}' is neither trained in a group nor an ImageNet model")
+    for r, row in enumerate(figs.get("figC2", [])):
+        for i, arch in enumerate(row):
+            if arch not in trained:
+                out.append(f"images.figures.figC2[{r}][{i}]: '{arch}' is not trained in any group")
+    for i, m in enumerate(images.get("imagenet", {}).get("models", [])):
+        if m not in IMAGENET_MODELS:
+            out.append(f"images.imagenet.models[{i}]: '{m}' is not a supported torchvision model; "
+                       f"allowed: {list(IMAGENET_MODELS)}")
+    lo, hi = images["scorecard"]["middle"]
+    if not 0 <= lo < hi <= 1:
+        out.append(f"images.scorecard.middle: need 0 <= low < high <= 1, got [{lo}, {hi}]")
+    return out

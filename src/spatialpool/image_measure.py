@@ -1,0 +1,217 @@
+"""Measurements of trained image nets (paper sec. 2-3, figs 1, 3, 4, C1-C7; REFERENCE.md 1, 2, 6).
+
+Probe sets. A seeded draw of `size` test images (never training or validation data), stored
+normalised in float64 with everything that defines its perturbations:
+- natural images (digits, CIFAR-10, ImageNet): smooth random diffeomorphisms (diffeo.py) at the
+  authors' temperature T = 4 delta^2 / (pi n^2 ln c), `draws` fields per image, seeded per image
+  (image_sensitivity.perturb); the matched noise has the deformation's norm per image and draw;
+- 2D scale detection: each active pixel moves to one of its 8 neighbours (images.move_pixels_2d),
+  `draws` moves per image, drawn and rendered here once; the matched noise likewise.
+Nets trained on noisy data (noise std s) are probed on their own input distribution: a fixed
+seeded draw s z / sqrt(C H W) (one z shared by every net and noise level) is added to every probe
+image before it is deformed.
+
+Per net the table holds, for every measurement point (image_sensitivity.default_points) and the
+output: D, G, R = D / G, Delta, and the realised displacement, for the states
+- init: the net at initialisation; trained: the selected checkpoint;
+- shuffled: the trained net with its conv input channels permuted (shuffle.py), several seeded
+  permutations (none for nets without convolutions);
+and, first in every state, the probe set itself (k = 0, `input`; R_0 = 1 by construction).
+Layer points (`is_layer`) are the representations the paper plots against depth: activations,
+composite blocks (ResNet, EfficientNet) and the output; `layer` numbers them 1..K and
+rel_depth = layer / K (the input is 0).
+"""
+from __future__ import annotations
+
+import copy
+
+import numpy as np
+import pandas as pd
+import torch
+from torch import nn
+
+from .diffeo import matched_noise, temperature
+from .image_sensitivity import Accumulator, _eval_forward, _Hooks, default_points, measure
+from .shuffle import shuffle_channels
+from .spectra import compare
+
+# Kinds that are not a layer's representation: linear maps, normalisations, pooling and regularisers.
+NOT_LAYERS = {"Conv2d", "BatchNorm2d", "Linear", "MaxPool2d", "AvgPool2d", "AdaptiveAvgPool2d",
+              "AdaptiveMaxPool2d", "Dropout", "Flatten"}
+
+
+# --------------------------------------------------------------------------- probe sets
+
+
+def make_probe(splits, kind: str, size: int, draws: int, seed: int, delta: float = 1.0,
+               cut: int = 3, task: dict | None = None) -> dict:
+    """The probe set of an ImageSplits: a seeded draw of `size` test images and their perturbations."""
+    from .images import Task2D, move_pixels_2d, render_2d  # torchvision is slow to import: only here
+    n = len(splits.x_test)
+    if size > n:
+        raise ValueError(f"probe size {size} is larger than the test set ({n} images)")
+    index = np.sort(np.random.default_rng(seed).choice(n, size, replace=False))
+    x = splits.normalise(splits.x_test[torch.from_numpy(index)]).double()
+    probe = dict(dataset=splits.name, kind=kind, index=index, x=x, y=splits.y_test[torch.from_numpy(index)],
+                 size=size, draws=draws, seed=seed, side=x.shape[-1])
+    if kind != "scale_detection_2d":
+        probe.update(perturbation="diffeo", delta=delta, cut=cut, temperature=temperature(delta, x.shape[-1], cut))
+        return probe
+    t = Task2D(side=task["side"], xi=task["xi"], gap=task["gap"])
+    pixels = np.asarray(splits.info["test_pixels"])[index]                       # [P, 2, 2]
+    rng = np.random.default_rng([seed, 2])
+    moved = np.stack([move_pixels_2d(t, pixels, rng) for _ in range(draws)], 1)  # [P, R, 2, 2]
+    flat = moved.reshape(-1, 2, 2)
+    deformed = render_2d(t, flat[:, 0], flat[:, 1], splits.info["amplitude"], x.shape[-1]).double()
+    deformed = splits.normalise(deformed).double()
+    clean = x.repeat_interleave(draws, 0)
+    noisy = clean + matched_noise(clean, deformed, torch.Generator().manual_seed(seed))
+    shape = (size, draws, *x.shape[1:])
+    step = (moved - pixels[:, None]).astype(float)
+    probe.update(perturbation="pixel_moves", deformed=deformed.view(shape), noisy=noisy.view(shape),
+                 displacement=torch.from_numpy(np.sqrt((step ** 2).sum(-1).mean(-1))),  # [P, R] RMS over the 2 pixels
+                 deformation_ratio=((deformed - clean).flatten(1).pow(2).sum(1)
+                                    / clean.flatten(1).pow(2).sum(1)).view(size, draws))
+    return probe
+
+
+def noisy_inputs(probe: dict, noise_std: float) -> torch.Tensor:
+    """Probe images as a net trained with input noise `noise_std` sees them (one fixed seeded draw)."""
+    x = probe["x"]
+    if noise_std == 0:
+        return x
+    z = torch.randn(x.shape, generator=torch.Generator().manual_seed(probe["seed"] + 1), dtype=x.dtype)
+    return x + noise_std * z / np.sqrt(x[0].numel())
+
+
+# --------------------------------------------------------------------------- sensitivities
+
+
+def measure_perturbed(model: nn.Module, clean: torch.Tensor, deformed: torch.Tensor, noisy: torch.Tensor,
+                      batch_size: int = 100, points=None) -> pd.DataFrame:
+    """D, G, R at every point for given perturbations: clean [P, ...], deformed and noisy [P, R, ...].
+
+    The same streaming float64 sums as image_sensitivity.measure (one forward pass per mini-batch
+    of [clean | deformed | noisy]); used where the perturbations are not smooth diffeomorphisms.
+    """
+    points = default_points(model) if points is None else list(points)
+    param = next(model.parameters(), None)
+    dtype = param.dtype if param is not None else torch.float64
+    device = param.device if param is not None else torch.device("cpu")
+    draws = deformed.shape[1]
+    acc = Accumulator(("D", "G"))
+    hooks = _Hooks(model, points, acc.add)
+    try:
+        for lo in range(0, len(clean), batch_size):
+            x = clean[lo:lo + batch_size]
+            xs = torch.cat([x, deformed[lo:lo + batch_size].flatten(0, 1), noisy[lo:lo + batch_size].flatten(0, 1)])
+            acc.layout(len(x), draws)
+            hooks.reset()
+            acc.add("output", "output", _eval_forward(model, xs.to(device=device, dtype=dtype)))
+    finally:
+        hooks.close()
+    res = acc.result()
+    table = pd.DataFrame({
+        "k": [p.k for p in acc.points], "name": [p.name for p in acc.points],
+        "kind": [p.kind for p in acc.points], "shape": ["x".join(map(str, p.shape)) for p in acc.points],
+        "features": [p.features for p in acc.points],
+        "spatial": pd.array([p.spatial for p in acc.points], dtype="Int64"),
+        "delta": res["delta"], "D": res["D"], "G": res["G"],
+    })
+    table["R"] = table.D / table.G
+    table["probe_size"], table["draws"] = len(clean), draws
+    return table
+
+
+def measure_probe(model: nn.Module, probe: dict, noise_std: float = 0.0, batch_size: int = 100) -> pd.DataFrame:
+    """One model on a probe set: a row per point and the output (see the module docstring)."""
+    if probe["perturbation"] == "diffeo":
+        table = measure(model, noisy_inputs(probe, noise_std), probe["temperature"], probe["cut"],
+                        probe["draws"], probe["seed"], batch_size)
+        return table.assign(delta_nominal=probe["delta"], cut=probe["cut"])
+    if noise_std:
+        raise ValueError("input noise is defined for natural images only, not for 2D scale detection")
+    table = measure_perturbed(model, probe["x"], probe["deformed"], probe["noisy"], batch_size)
+    table["temperature"] = np.nan
+    table["displacement_rms"] = float(probe["displacement"].pow(2).mean().sqrt())
+    table["deformation_ratio"] = float(probe["deformation_ratio"].mean())
+    return table
+
+
+def annotate_layers(table: pd.DataFrame) -> pd.DataFrame:
+    """is_layer, layer (1..K), K and rel_depth = layer / K for one state's table (input row: 0)."""
+    table = table.copy()
+    table["is_layer"] = ~table.kind.isin(NOT_LAYERS) & (table.kind != "input")
+    n = int(table.is_layer.sum())
+    table["layer"] = np.nan
+    table.loc[table.is_layer, "layer"] = np.arange(1, n + 1)
+    table.loc[table.kind == "input", ["layer", "is_layer"]] = [0, True]
+    table["K"] = n
+    table["rel_depth"] = table.layer / n
+    return table
+
+
+def input_row(probe: dict, noise_std: float = 0.0, batch_size: int = 100) -> pd.DataFrame:
+    """The probe set itself as a representation (k = 0)."""
+    row = measure_probe(nn.Identity(), probe, noise_std, batch_size)
+    return row.assign(k=0, name="input", kind="input")
+
+
+def shuffle_seed(seed: int, net_seed: int, j: int) -> int:
+    """Seed of the j-th channel permutation of the net trained with net_seed."""
+    return int(np.random.SeedSequence([seed, net_seed, j]).generate_state(1)[0])
+
+
+def has_convs(model: nn.Module) -> bool:
+    return any(isinstance(m, nn.Conv2d) for m in model.modules())
+
+
+def measure_states(init: nn.Module, trained: nn.Module, probe: dict, noise_std: float = 0.0,
+                   shuffles: int = 3, shuffle_base: int = 0, net_seed: int = 0, batch_size: int = 100,
+                   dtype: torch.dtype = torch.float64, device="cpu", log=print) -> pd.DataFrame:
+    """Long table of every state (init, trained, shuffled x `shuffles`) on one probe set; each state's
+    table starts with the input row (k = 0)."""
+    models = [("init", None, init), ("trained", None, trained)]
+    if has_convs(trained):
+        for j in range(shuffles):
+            s = shuffle_seed(shuffle_base, net_seed, j)
+            models.append(("shuffled", j, shuffle_channels(trained, s)))
+    inp = input_row(probe, noise_std, batch_size)
+    frames = []
+    for state, j, model in models:
+        m = copy.deepcopy(model).to(device=device, dtype=dtype)
+        t = annotate_layers(pd.concat([inp, measure_probe(m, probe, noise_std, batch_size)], ignore_index=True))
+        frames.append(t.assign(state=state, shuffle=j if j is not None else pd.NA))
+        out = t[t.name == "output"].iloc[0]
+        log(f"{state}{'' if j is None else f' #{j}'}: {len(t) - 1} points, K = {int(t.K.iloc[0])}, "
+            f"output D {out.D:.4g} G {out.G:.4g} R {out.R:.4g}")
+    table = pd.concat(frames, ignore_index=True)
+    table["shuffle"] = table["shuffle"].astype("Int64")
+    return table
+
+
+def filter_spectra(init: nn.Module, trained: nn.Module) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Eq. 3 / B.1 spectra and the fig. C5 aggregate of every conv layer, init and trained."""
+    spectra, aggregates = compare({"init": init, "trained": trained})
+    for t in (spectra, aggregates):
+        n = t.groupby("stage").k.transform("max") if len(t) else t.k
+        t["n_convs"] = n
+        t["rel_depth"] = t.k / n if len(t) else t.k
+    return spectra, aggregates
+
+
+# --------------------------------------------------------------------------- per-net summary
+
+
+def net_summary(sensitivity: pd.DataFrame, summary: pd.DataFrame) -> pd.DataFrame:
+    """One row per net: training summary + output D_f, G_f, R_f (trained and init) + displacement."""
+    out = summary.copy()
+    for state, suffix in (("trained", ""), ("init", "_init")):
+        row = sensitivity[(sensitivity.state == state) & (sensitivity.name == "output")].iloc[0]
+        for m in ("D", "G", "R"):
+            out[f"{m}_f{suffix}"] = row[m]
+    row = sensitivity[sensitivity.state == "trained"].iloc[0]
+    out["displacement_rms"] = row.displacement_rms
+    out["deformation_ratio"] = row.deformation_ratio
+    out["K"] = int(sensitivity[sensitivity.state == "trained"].K.iloc[0])
+    return out

@@ -1,0 +1,131 @@
+"""Grid expansion, probe sets, per-net measurements and scorecard criteria of the real-image half."""
+import numpy as np
+import pandas as pd
+import pytest
+import torch
+
+from spatialpool import image_scorecard as sc
+from spatialpool.architectures import build
+from spatialpool.diffeo import temperature
+from spatialpool.image_measure import make_probe, measure_perturbed, measure_states
+from spatialpool.image_sensitivity import measure, perturb
+from spatialpool.image_workflow import grid, normalise, train_config
+from spatialpool.images import Task2D, make_scale_detection_2d
+
+
+@pytest.fixture(autouse=True, scope="module")
+def one_thread():
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(before)
+
+
+IMAGES = {
+    "datasets": {"d": {"kind": "digits", "split_seed": 0, "n_val": 10, "n_test": 10},
+                 "s": {"kind": "scale_detection_2d", "side": 12, "xi": 6, "gap": 2, "n_train": 16, "n_val": 8,
+                       "n_test": 16, "seed": 0}},
+    "groups": [{"name": "g", "dataset": "d", "seeds": [0, 1], "noise": [0], "train": {"epochs": 3},
+                "archs": [{"arch": "lenet", "noise": [0, 0.1, 10]}, {"arch": "fcn2", "seeds": [5], "train": {"lr": 0.5}}]},
+               {"name": "h", "dataset": "s", "seeds": [0], "archs": [{"arch": "vgg11_bn", "width_factor": 0.25}]}],
+}
+
+
+def test_grid_and_overrides():
+    images = normalise(IMAGES)
+    nets = grid(images)
+    assert len(nets) == 3 * 2 + 1 + 1
+    assert {n["noise"] for n in nets if n["arch"] == "lenet"} == {"0", "0.1", "10"}
+    assert [n["seed"] for n in nets if n["arch"] == "fcn2"] == [5]
+    fcn = train_config(images, "g", "fcn2", "0")
+    assert (fcn.optimizer, fcn.lr, fcn.epochs) == ("adam", 0.5, 3)  # the authors' FCN protocol, lr overridden
+    lenet = train_config(images, "g", "lenet", "0.1")
+    assert (lenet.optimizer, lenet.lr, lenet.noise_std, lenet.epochs) == ("sgd", 0.1, 0.1, 3)
+    vgg = train_config(images, "h", "vgg11_bn", "0")
+    assert (vgg.loss, vgg.lr, vgg.augment, vgg.epochs) == ("hinge", 0.05, False, 250)
+
+
+def test_measure_perturbed_matches_the_diffeo_measurement():
+    torch.manual_seed(0)
+    model = build("lenet", width_factor=0.5).double().eval()
+    x = torch.randn(6, 3, 32, 32, dtype=torch.float64)
+    temp = temperature(1.0, 32)
+    p = perturb(x, temp, draws=2, seed=3)
+    ours = measure_perturbed(model, x, p["deformed"], p["noisy"], batch_size=4)
+    ref = measure(model, x, temp, draws=2, seed=3, batch_size=3)
+    np.testing.assert_allclose(ours[["D", "G", "R"]].to_numpy(), ref[["D", "G", "R"]].to_numpy(), rtol=1e-9)
+    assert list(ours.name) == list(ref.name)
+
+
+def test_scale_detection_probe_moves_each_pixel_to_a_neighbour():
+    task = Task2D(side=12, xi=6, gap=2)
+    splits = make_scale_detection_2d(task, 16, 20, seed=0, n_val=4, pad_to=16)
+    probe = make_probe(splits, "scale_detection_2d", 10, 3, seed=2, task=dict(side=12, xi=6, gap=2))
+    assert probe["perturbation"] == "pixel_moves" and probe["deformed"].shape == (10, 3, 1, 16, 16)
+    assert (probe["displacement"] <= np.sqrt(2) + 1e-12).all() and (probe["displacement"] > 0).any()
+    x = probe["x"]
+    for i in range(10):
+        for r in range(3):
+            d = probe["deformed"][i, r]
+            assert d.sum() == pytest.approx(x[i].sum())  # the two pixels' mass is kept (collisions add up)
+            assert (probe["noisy"][i, r] - x[i]).norm() == pytest.approx((d - x[i]).norm())
+    again = make_probe(splits, "scale_detection_2d", 10, 3, seed=2, task=dict(side=12, xi=6, gap=2))
+    assert torch.equal(again["deformed"], probe["deformed"])
+
+
+def test_layers_and_states_of_a_lenet():
+    torch.manual_seed(0)
+    init, trained = build("lenet", width_factor=0.5), build("lenet", width_factor=0.5)
+    x = torch.randn(8, 3, 32, 32, dtype=torch.float64)
+    probe = dict(x=x, seed=1, draws=1, perturbation="diffeo", delta=1.0, cut=3, temperature=temperature(1.0, 32))
+    table = measure_states(init, trained, probe, shuffles=2, batch_size=8, log=lambda *a: None)
+    assert table.groupby("state").shuffle.nunique().to_dict() == {"init": 0, "shuffled": 2, "trained": 0}
+    t = table[(table.state == "trained")]
+    layers = t[t.is_layer].sort_values("layer")
+    assert list(layers.kind) == ["input", "ReLU", "ReLU", "ReLU", "ReLU", "output"] and t.K.iloc[0] == 5
+    assert layers.rel_depth.tolist() == pytest.approx([0, 0.2, 0.4, 0.6, 0.8, 1.0])
+    assert t[t.kind == "input"].R.iloc[0] == pytest.approx(1.0)
+    fcn = measure_states(build("fcn2"), build("fcn2"), probe, shuffles=2, batch_size=8, log=lambda *a: None)
+    assert set(fcn.state) == {"init", "trained"}  # nothing to shuffle without convolutions
+
+
+def _layers(curves: dict) -> pd.DataFrame:
+    rows = []
+    for (arch, state), values in curves.items():
+        k_max = len(values)
+        for k, r in enumerate([1.0, *values]):
+            rows.append(dict(arch=arch, state=state, noise=0.0, seed=0, shuffle=0 if state == "shuffled" else None,
+                             kind="input" if k == 0 else "ReLU", name="output" if k == k_max else f"l{k}",
+                             is_layer=True, layer=k, rel_depth=k / k_max, R=r))
+    return pd.DataFrame(rows)
+
+
+def test_depth_and_shuffle_criteria():
+    tol = dict(fall_factor=0.5, init_gap=0.5, shuffle_tolerance=0.1)
+    layers = _layers({("a", "trained"): [0.5, 0.1, 0.01], ("a", "init"): [1.0, 0.9, 0.8],
+                      ("a", "shuffled"): [0.7, 0.4, 0.3],
+                      ("b", "trained"): [2.0, 4.0, 8.0], ("b", "init"): [1.0, 1.0, 1.0],
+                      ("b", "shuffled"): [0.9, 0.8, 0.7]})
+    rows = {(r["experiment"], r["claim"][:5]): r for r in sc.depth_rows("x", "2", layers, tol)}
+    assert rows[("x/a", "R_k f")]["passed"] and rows[("x/a", "R_k f")]["measured"] == pytest.approx(0.01)
+    assert not rows[("x/b", "R_k f")]["passed"]
+    frac = rows[("x/a", "shuff")]["measured"]
+    m_t, m_s = np.log([0.5, 0.1, 0.01]).mean(), np.log([0.7, 0.4, 0.3]).mean()
+    assert frac == pytest.approx((m_s - m_t) / -m_t) and rows[("x/a", "shuff")]["passed"]
+    assert not rows[("x/b", "shuff")]["passed"]  # shuffled falls below flat while the trained net rises
+
+
+def test_low_frequency_and_correlation_criteria():
+    agg = pd.DataFrame([dict(arch=a, stage=s, k=k, n_convs=4, rel_depth=k / 4, noise=0.0, aggregate_frequency=v)
+                        for a, trained in (("low", 0.5), ("flat", 0.99))
+                        for k in range(1, 5) for s, v in (("init", 1.0), ("trained", trained))]
+                       + [dict(arch="two", stage=s, k=k, n_convs=2, rel_depth=k / 2, noise=0.0, aggregate_frequency=0.1)
+                          for k in (1, 2) for s in ("init", "trained")])
+    rows = {r["experiment"]: r for r in sc.spectra_rows("x", "2", agg, dict(middle=[0.2, 0.8], low_frequency_margin=0.05))}
+    assert rows["x/low"]["passed"] and not rows["x/flat"]["passed"] and "x/two" not in rows
+    corr = pd.DataFrame([dict(noise=0.0, measure=m, rho=v, ci_low=-1, ci_high=1, n_arch=4)
+                         for m, v in (("D_f", 0.5), ("G_f", -0.4), ("R_f", 0.8))])
+    rows = sc.correlation_rows("x", "1", corr)
+    assert [r["passed"] for r in rows] == [True, True, True]
+    corr.loc[corr.measure == "R_f", "rho"] = 0.3
+    assert [r["passed"] for r in sc.correlation_rows("x", "1", corr)] == [True, True, False]

@@ -1,0 +1,9 @@
+import sys
+
+from spatialpool.images import prepare_cifar10
+
+sys.stdout = sys.stderr = open(snakemake.log[0], "w", buffering=1)
+
+p = snakemake.params
+path = prepare_cifar10(snakemake.output[0], source=p.source, cache_dir=p.cache_dir, download=p.download)
+print(f"CIFAR-10 written to {path} (source: {p.source or p.cache_dir})")

@@ -1,0 +1,17 @@
+import sys
+
+import torch
+
+from spatialpool.image_measure import make_probe
+from spatialpool.image_workflow import load_dataset
+
+sys.stdout = sys.stderr = open(snakemake.log[0], "w", buffering=1)
+
+p = snakemake.params
+splits = load_dataset(p.spec, snakemake.input[0])
+probe = make_probe(splits, p.spec["kind"], p.probe["size"], p.probe["draws"], p.probe["seed"], p.probe["delta"],
+                   p.probe["cut"], task=p.spec)
+torch.save(probe, snakemake.output[0])
+extra = (f"temperature {probe['temperature']:.4g}" if probe["perturbation"] == "diffeo" else
+         f"realised displacement {probe['displacement'].pow(2).mean().sqrt():.3f} px")
+print(f"{probe['size']} test images x {probe['draws']} draws, {probe['perturbation']}, {extra}")

@@ -1,0 +1,47 @@
+import sys
+from pathlib import Path
+
+import pandas as pd
+import torch
+
+from spatialpool import image_plots as ip
+
+sys.stdout = sys.stderr = open(snakemake.log[0], "w", buffering=1)
+
+i, p, fig = snakemake.input, snakemake.params[0], snakemake.rule
+ip.setup(p["plot"]["context"])
+stem = str(Path(snakemake.output[0]).with_suffix(""))
+formats, dpi = [Path(f).suffix[1:] for f in snakemake.output], p["plot"]["dpi"]
+
+
+def read(files):
+    """A collected table, or None where the configuration has none (ImageNet)."""
+    files = [files] if isinstance(files, str) else list(files)
+    return pd.read_csv(files[0]) if files else None
+
+
+if fig == "fig1":
+    probe = torch.load(i.probe, weights_only=False)
+    ip.figure_1(probe, read(i.nets), read(i.correlations), stem, formats, dpi, title=p["group"])
+elif fig in ("fig3", "figC4"):
+    panels = {p["group"]: read(i.layers), "ImageNet": read(i.imagenet)}
+    ip.figure_depth(panels, p["archs"], stem, formats, dpi)
+elif fig in ("fig4", "figC7"):
+    rows = {p["groups"][0]: read(i.images), "ImageNet": read(i.imagenet), p["groups"][1]: read(i.scale_detection)}
+    ip.figure_spectra(rows, p["archs"], stem, formats, dpi)
+elif fig == "figC6":
+    ip.figure_spectra({"ImageNet": read(i.imagenet)}, p["archs"], stem, formats, dpi, max_layers=16)
+elif fig == "figC1":
+    ip.figure_c1(read(i.nets), stem, formats, dpi, title=p["group"])
+elif fig == "figC2":
+    ip.figure_c2(read(i.layers), p["rows"], stem, formats, dpi, title=p["group"])
+elif fig == "figC3":
+    ip.figure_c3(read(i.nets), stem, formats, dpi, title=p["group"])
+elif fig == "figC5":
+    panels = {p["groups"][0]: read(i.images), "ImageNet": read(i.imagenet), p["groups"][1]: read(i.scale_detection)}
+    ip.figure_c5(panels, stem, formats, dpi)
+elif fig == "fig_image_training":
+    ip.figure_training({g: pd.read_csv(f) for g, f in zip(p["groups"], i)}, stem, formats, dpi)
+else:
+    raise ValueError(f"no figure for rule {fig}")
+print(f"{fig} written to {stem}.{{{','.join(formats)}}}")

@@ -66,12 +66,13 @@ def layer_curves(ax, layers: pd.DataFrame, archs, measure="R", states=("trained"
 def figure_depth(panels: dict[str, pd.DataFrame | None], archs, stem, formats, dpi):
     """Figs 3 and C4: R_k against k/K per data set (panel); solid trained, dashed shuffled, dotted init."""
     fig, axes = plt.subplots(1, len(panels), figsize=(4.6 * len(panels), 3.8), squeeze=False)
+    colours = _palette(archs)  # one colour per architecture across panels
     for ax, (title, layers) in zip(axes[0], panels.items()):
         if layers is None:
             _empty(ax, f"{title}: not in this configuration")
         else:
             layer_curves(ax, layers, [a for a in archs if a in set(layers.arch)], "R",
-                         states=("trained", "shuffled", "init"))
+                         states=("trained", "shuffled", "init"), colours=colours)
         ax.set_title(title)
     save(fig, stem, formats, dpi)
 
@@ -79,10 +80,11 @@ def figure_depth(panels: dict[str, pd.DataFrame | None], archs, stem, formats, d
 def figure_c2(layers: pd.DataFrame, rows, stem, formats, dpi, title=""):
     """Fig. C2: D_k, G_k, R_k against k/K (columns) for rows of architectures; dash-dot shuffled."""
     fig, axes = plt.subplots(len(rows), 3, figsize=(12, 3.6 * len(rows)), squeeze=False)
+    colours = _palette(list(dict.fromkeys(a for row in rows for a in row)))
     for row_axes, archs in zip(axes, rows):
         archs = [a for a in archs if a in set(layers.arch)]
         for ax, m in zip(row_axes, ("D", "G", "R")):
-            layer_curves(ax, layers, archs, m, states=("trained", "shuffled"))
+            layer_curves(ax, layers, archs, m, states=("trained", "shuffled"), colours=colours)
             ax.set_title(f"{title}: {', '.join(archs)}" if archs else title)
     save(fig, stem, formats, dpi)
 

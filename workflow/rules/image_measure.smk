@@ -20,7 +20,7 @@ rule image_measure:
         spectra=f"{IM}/measure/{NET}_spectra.csv",
         aggregates=f"{IM}/measure/{NET}_aggregates.csv",
     params:
-        settings=_measure_settings(),
+        settings=lambda w: _measure_settings(),
     threads: 1
     conda:
         CONDA_ENV

@@ -13,12 +13,7 @@ from spatialpool.image_workflow import grid, normalise, train_config
 from spatialpool.images import Task2D, make_scale_detection_2d
 
 
-@pytest.fixture(autouse=True, scope="module")
-def one_thread():
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
+pytestmark = pytest.mark.usefixtures("one_thread")
 
 
 IMAGES = {

@@ -26,13 +26,7 @@ from spatialpool.image_training import (
 from spatialpool.images import ImageSplits
 
 
-@pytest.fixture(autouse=True, scope="module")
-def one_thread():
-    """Tiny nets: one thread avoids oversubscription on a shared 2-core machine."""
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
+pytestmark = pytest.mark.usefixtures("one_thread")
 
 
 def tiny_data(n=32, side=16, seed=0, flip_test_labels=False) -> ImageSplits:

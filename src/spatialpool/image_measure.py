@@ -31,7 +31,7 @@ import torch
 from torch import nn
 
 from .diffeo import matched_noise, temperature
-from .image_sensitivity import Accumulator, _eval_forward, _Hooks, default_points, measure
+from .image_sensitivity import Accumulator, _eval_forward, _Hooks, default_points, measure, points_table
 from .shuffle import shuffle_channels
 from .spectra import compare
 
@@ -110,15 +110,7 @@ def measure_perturbed(model: nn.Module, clean: torch.Tensor, deformed: torch.Ten
             acc.add("output", "output", _eval_forward(model, xs.to(device=device, dtype=dtype)))
     finally:
         hooks.close()
-    res = acc.result()
-    table = pd.DataFrame({
-        "k": [p.k for p in acc.points], "name": [p.name for p in acc.points],
-        "kind": [p.kind for p in acc.points], "shape": ["x".join(map(str, p.shape)) for p in acc.points],
-        "features": [p.features for p in acc.points],
-        "spatial": pd.array([p.spatial for p in acc.points], dtype="Int64"),
-        "delta": res["delta"], "D": res["D"], "G": res["G"],
-    })
-    table["R"] = table.D / table.G
+    table = points_table(acc.points, acc.result())
     table["probe_size"], table["draws"] = len(clean), draws
     return table
 

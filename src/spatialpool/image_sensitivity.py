@@ -268,6 +268,19 @@ def _batches(images, batch_size: int) -> Iterable[torch.Tensor]:
             yield batch[0] if isinstance(batch, (tuple, list)) else batch
 
 
+def points_table(points, res: dict) -> pd.DataFrame:
+    """One row per measured point: its label, Delta, D, G and R = D/G."""
+    table = pd.DataFrame({
+        "k": [p.k for p in points], "name": [p.name for p in points],
+        "kind": [p.kind for p in points], "shape": ["x".join(map(str, p.shape)) for p in points],
+        "features": [p.features for p in points],
+        "spatial": pd.array([p.spatial for p in points], dtype="Int64"),
+        "delta": res["delta"], "D": res["D"], "G": res["G"],
+    })
+    table["R"] = table.D / table.G
+    return table
+
+
 def measure(model: nn.Module, images, temp: float, cut: int = 3, draws: int = 1, seed: int = 0,
             batch_size: int = 64, points: Sequence[str] | None = None,
             self_pairs: bool = True) -> pd.DataFrame:
@@ -300,15 +313,7 @@ def measure(model: nn.Module, images, temp: float, cut: int = 3, draws: int = 1,
             ratio += pert["deformation_ratio"].sum().item()
     finally:
         hooks.close()
-    res = acc.result(self_pairs)
-    table = pd.DataFrame({
-        "k": [p.k for p in acc.points], "name": [p.name for p in acc.points],
-        "kind": [p.kind for p in acc.points], "shape": ["x".join(map(str, p.shape)) for p in acc.points],
-        "features": [p.features for p in acc.points],
-        "spatial": pd.array([p.spatial for p in acc.points], dtype="Int64"),
-        "delta": res["delta"], "D": res["D"], "G": res["G"],
-    })
-    table["R"] = table.D / table.G
+    table = points_table(acc.points, acc.result(self_pairs))
     table["probe_size"], table["draws"], table["temperature"] = seen, draws, temp
     table["displacement_rms"] = np.sqrt(disp_sq / (seen * draws))
     table["deformation_ratio"] = ratio / (seen * draws)

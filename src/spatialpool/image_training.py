@@ -213,6 +213,17 @@ def _autocast(device: torch.device, cfg: ImageTrainConfig):
     return torch.autocast(device.type, dtype=torch.bfloat16, enabled=device.type == "cuda" and cfg.amp_bf16)
 
 
+def _sgd_step(model, opt, loss, xb, yb, device, cfg):
+    """One optimiser step on a batch; returns the outputs and the loss."""
+    with _autocast(device, cfg):
+        out = model(xb)
+    batch_loss = loss(out, yb)
+    opt.zero_grad(set_to_none=True)
+    batch_loss.backward()
+    opt.step()
+    return out, batch_loss
+
+
 @torch.no_grad()
 def evaluate(model: nn.Module, batches: DeviceBatches, x: torch.Tensor, y: torch.Tensor) -> tuple[float, float]:
     """Mean loss and error on raw images x (moved to the device in eval-sized chunks)."""
@@ -280,12 +291,7 @@ def train_model(model: nn.Module, data: ImageSplits, cfg: ImageTrainConfig, seed
         lr = opt.param_groups[0]["lr"]
         loss_sum, wrong, seen = torch.zeros((), device=device), torch.zeros((), device=device), 0
         for xb, yb in batches.epoch():
-            with _autocast(device, cfg):
-                out = model(xb)
-            batch_loss = loss(out, yb)
-            opt.zero_grad(set_to_none=True)
-            batch_loss.backward()
-            opt.step()
+            out, batch_loss = _sgd_step(model, opt, loss, xb, yb, device, cfg)
             loss_sum += batch_loss.detach() * len(yb)
             wrong += errors(out.detach(), yb, cfg.loss)
             seen += len(yb)
@@ -369,12 +375,7 @@ def _timed_steps(model, batches_iter, cfg, device, steps: int, warmup: int) -> t
             _sync(device)
             t0 = time.perf_counter()
         xb, yb = next(batches_iter)
-        with _autocast(device, cfg):
-            out = model(xb)
-        batch_loss = loss(out, yb)
-        opt.zero_grad(set_to_none=True)
-        batch_loss.backward()
-        opt.step()
+        _sgd_step(model, opt, loss, xb, yb, device, cfg)
         if step >= warmup:
             images += len(yb)
     _sync(device)

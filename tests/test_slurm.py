@@ -26,6 +26,7 @@ from pathlib import Path
 from typing import NamedTuple
 
 import pytest
+import torch
 import yaml
 
 from conftest import ROOT
@@ -311,3 +312,53 @@ def test_failing_job_is_retried_with_more_time_and_reported(slurm_runs):
     assert "Error in rule train" in run.output
     assert (tmp_path / "ok.txt").exists() and not (tmp_path / "trained.txt").exists()  # keep-going
     assert [r["State"] for r in run.jobs_of("ok")] == ["COMPLETED"]
+
+
+# A training job that outlives its SLURM time limit. Attempt 1 gets 1 minute (the smallest limit)
+# and is killed (SIGTERM, then SIGKILL after slurm.conf's KillWait); attempt 2 gets 10. Training
+# needs about 2.5 minutes of one core here, so attempt 1 times out on machines up to about 2.5x
+# faster than ours, and attempt 2 finishes on machines several times slower.
+TIMEOUT_TRAIN = {"lr": 0.01, "weight_decay": 0.1, "batch_size": 8, "stop": "decay_times", "stop_value": 1000,
+                 "max_steps": 100000, "log_every_epochs": 50}
+
+
+@pytest.mark.slurm
+def test_job_killed_at_its_time_limit_is_resubmitted_and_resumes(start_snakemake, tmp_path):
+    config = yaml.safe_load(SLURM_CONFIG.read_text())
+    exp = config["experiments"]["task1_relu"]
+    exp["seeds"] = [0, 1]
+    exp["net"] = {"depth": 12, "width": 32, "filter_size": 3, "stride": 1}
+    exp["train"] = TIMEOUT_TRAIN
+    config["resume"] = {"enabled": True, "dir": "results/.resume", "interval_s": 10}
+    cfg, ref_cfg = tmp_path / "config.yaml", tmp_path / "reference.yaml"
+    cfg.write_text(yaml.safe_dump(config, sort_keys=False))
+    ref_cfg.write_text(yaml.safe_dump({**config, "resume": {"enabled": False}}, sort_keys=False))
+    target = "results/scale_detection/train/task1_relu/weights.pt"
+
+    # the same training uninterrupted, locally, side by side with the SLURM run
+    ref_dir = tmp_path / "reference"
+    ref_dir.mkdir()
+    reference = subprocess.Popen(
+        [sys.executable, "-m", "snakemake", "-s", str(copy_workflow(ref_dir, ref_cfg)), "--directory", str(ref_dir),
+         "--cores", "1", "--workflow-profile", "none", target],
+        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    started = start_snakemake(tmp_path / "slurm", cfg, [target], timeout=900,
+                              profile_overrides={"set-resources": {"train": {"runtime": "1 if attempt == 1 else 10"}}})
+    run = started.wait()
+    ref_out, _ = reference.communicate(timeout=900)
+    assert reference.returncode == 0, ref_out[-4000:]
+    assert run.proc.returncode == 0, run.output[-5000:]
+
+    attempts = sorted(run.jobs_of("train"), key=lambda r: int(r["JobIDRaw"]))
+    assert attempts[0]["State"] == "TIMEOUT" and attempts[0]["Timelimit"] == "00:01:00", attempts
+    assert [(r["State"], r["Timelimit"]) for r in attempts[1:]] == [("COMPLETED", "00:10:00")], attempts
+    log = (tmp_path / "slurm/logs/train/task1_relu.log").read_text()
+    resumed = [int(s) for s in re.findall(r"resuming from \S+ at step (\d+)", log)]
+    assert len(resumed) == 1 and 0 < resumed[0] < TIMEOUT_TRAIN["max_steps"], log[-3000:]
+
+    ours = torch.load(tmp_path / "slurm" / target, weights_only=False)
+    theirs = torch.load(ref_dir / target, weights_only=False)
+    for seed in (0, 1):
+        for state in ("init", "t_star", "final"):
+            a, b = ours["seeds"][seed][state], theirs["seeds"][seed][state]
+            assert a is not None and a.keys() == b.keys() and all(torch.equal(a[k], b[k]) for k in a), (seed, state)

@@ -106,3 +106,25 @@ def test_stacked_training_is_bitwise_reproducible_in_float32():
         runs.append(train_seeds(list(nets), *data, CFG, list(batch_seeds), log=lambda m: None))
     for a, b in zip(*runs):
         assert all(torch.equal(a.final_state[k], b.final_state[k]) for k in a.final_state)
+
+
+def test_skipping_idle_backward_passes_changes_nothing():
+    """After interpolation most minibatches have all margins >= 1 and an exactly zero gradient;
+    skipping their backward pass must leave every weight bitwise unchanged (float32, CPU)."""
+    cfg = TrainConfig(lr=0.03, weight_decay=0.05, stop="decay_times", stop_value=1.2, max_steps=3000,
+                      anneal_fraction=0.2, log_every_epochs=20)
+    data = _data(torch.float32)
+    runs = []
+    for skip in (False, True):
+        nets, batch_seeds = zip(*_nets(ARCH1, range(2), torch.float32))
+        runs.append(train_seeds(list(nets), *data, cfg, list(batch_seeds), log=lambda m: None,
+                                skip_idle_backward=skip))
+    full, skipped = runs
+    assert full[0].summary["idle_steps"] == 0
+    assert skipped[0].summary["idle_steps"] > 0.3 * skipped[0].summary["steps"], skipped[0].summary
+    for a, b in zip(full, skipped):
+        assert a.summary["t_star_epochs"] == b.summary["t_star_epochs"] is not None
+        for state in ("final_state", "tstar_state"):
+            sa, sb = getattr(a, state), getattr(b, state)
+            assert all(torch.equal(sa[k], sb[k]) for k in sa), state
+        assert a.history == [dict(h, wall_s=x["wall_s"]) for h, x in zip(b.history, a.history)]

@@ -107,7 +107,9 @@ def main():
         f = min(t_star / run_steps, 1.0)
         cost = [f * a + (1 - f) * b for a, b in zip(per_step["from init"], per_step["after interpolation"])]
         ratios[name] = cost[0] / cost[1]
-        print(f"{name}: t* about {t_star:.0f} of {run_steps} steps in the default run")
+        late = sum(r.summary["t_star_steps"] is None for r in warm)
+        print(f"{name}: t* about {t_star:.0f} of {run_steps} steps in the default run"
+              + (f" ({late} seeds not yet interpolated after {args.warm_steps} warm steps, counted at that)" if late else ""))
     if device.type == "cuda":
         print("GPU projection: pending (no GPU measured yet; README, Performance)")
     print(f"task2_relu speed-up over a default run (stacked / plain): {ratios['task2_relu']:.2f}x")

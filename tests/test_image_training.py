@@ -215,3 +215,32 @@ def test_both_benchmark_pipelines_run_the_same_protocol():
         torch.manual_seed(0)
         images, seconds = fn(build("lenet", width_factor=0.25, input_size=16), data, cfg, seeds, steps=3, warmup=1)
         assert images == 48 and seconds > 0
+
+
+def test_interrupted_training_resumes_to_the_same_result(tmp_path):
+    """Stopped after epoch 1 (as on SIGTERM) and rerun: the same weights, selection and curves as an
+    uninterrupted run, bitwise on CPU (augmentation, input noise and dropout all draw random numbers)."""
+    from spatialpool.resume import Checkpointer
+
+    data = tiny_data()
+    cfg = ImageTrainConfig(epochs=4, batch_size=8, lr=0.05, noise_std=1.0, augment=True, **QUIET)
+    _, whole = run_seed("alexnet", data, cfg, seed=5, width_factor=0.0625, log=lambda m: None)
+
+    state = tmp_path / "run.state"
+    first = Checkpointer(state, interval_s=0, log=lambda m: None)
+    with pytest.raises(SystemExit):  # the log line of epoch 1 asks to stop: save and exit
+        run_seed("alexnet", data, cfg, seed=5, width_factor=0.0625, log=lambda m: first.request_stop(),
+                 checkpointer=first)
+    assert state.exists()
+    messages = []
+    second = Checkpointer(state, interval_s=1e9, log=messages.append)
+    _, resumed = run_seed("alexnet", data, cfg, seed=5, width_factor=0.0625, log=lambda m: None,
+                          checkpointer=second)
+    assert any(m.startswith("resuming from") and m.endswith("at step 1") for m in messages), messages
+    assert resumed.selected_epoch == whole.selected_epoch
+    for a, b in ((whole.final_state, resumed.final_state), (whole.selected_state, resumed.selected_state),
+                 (whole.init_state, resumed.init_state)):
+        assert all(torch.equal(a[k], b[k]) for k in a)
+    import pandas as pd
+    curves = lambda h: pd.DataFrame(h).drop(columns="wall_s")
+    pd.testing.assert_frame_equal(curves(whole.history), curves(resumed.history), check_exact=True)

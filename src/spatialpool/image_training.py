@@ -39,6 +39,7 @@ from torch import nn
 
 from .architectures import build, is_fully_connected
 from .images import ImageSplits, InputNoise
+from .resume import Checkpointer
 
 
 @dataclass
@@ -251,9 +252,30 @@ def _snapshot(model: nn.Module) -> dict:
 # --------------------------------------------------------------------------- training
 
 
+def _generators(batches: DeviceBatches) -> list[torch.Generator]:
+    return [batches.order, batches.aug, batches.noise.generator]
+
+
+def _rng_state(device: torch.device, batches: DeviceBatches) -> dict:
+    return dict(generators=[g.get_state() for g in _generators(batches)], torch=torch.get_rng_state(),
+                cuda=torch.cuda.get_rng_state(device) if device.type == "cuda" else None)
+
+
+def _set_rng_state(device: torch.device, batches: DeviceBatches, state: dict) -> None:
+    for g, gs in zip(_generators(batches), state["generators"]):
+        g.set_state(gs)
+    torch.set_rng_state(state["torch"])
+    if state["cuda"] is not None:
+        torch.cuda.set_rng_state(state["cuda"], device)
+
+
 def train_model(model: nn.Module, data: ImageSplits, cfg: ImageTrainConfig, seeds: RunSeeds,
-                log=print) -> ImageTrainResult:
-    """Train `model` (already initialised) for cfg.epochs; evaluate and select every epoch."""
+                log=print, checkpointer: Checkpointer | None = None) -> ImageTrainResult:
+    """Train `model` (already initialised) for cfg.epochs; evaluate and select every epoch.
+
+    With a checkpointer, the full state (weights, optimiser, schedule, every generator, history,
+    the selected snapshot) is saved at epoch ends every interval, and a saved state is resumed
+    from: the result then equals an uninterrupted run's (bitwise on CPU)."""
     device = pick_device(cfg.device)
     if cfg.selection == "validation" and len(data.x_val) == 0:
         raise ValueError("selection='validation' needs a validation split (n_val > 0), "
@@ -268,8 +290,17 @@ def train_model(model: nn.Module, data: ImageSplits, cfg: ImageTrainConfig, seed
 
     result = ImageTrainResult(_snapshot(model), {}, {}, 0, seeds=asdict(seeds), config=asdict(cfg))
     result.seeds["data"] = {k: v for k, v in data.info.items() if "seed" in k}
-    start = last_print = time.perf_counter()
-    best = math.inf
+    best, first_epoch, wall = math.inf, 1, 0.0
+    saved = checkpointer.load() if checkpointer else None
+    if saved is not None:
+        model.load_state_dict(saved["model"])
+        opt.load_state_dict(saved["optimizer"])
+        sched.load_state_dict(saved["scheduler"])
+        _set_rng_state(device, batches, saved["rng"])
+        result.history, result.selected_epoch = saved["history"], saved["selected_epoch"]
+        result.selected_state, best = saved["selected_state"], saved["best"]
+        first_epoch, wall = saved["step"] + 1, saved["wall"]
+    start = last_print = time.perf_counter() - wall
 
     # evaluation sets stay on the device too (the training set already is, in `batches`)
     val = data.x_val.to(device), data.y_val.to(device)
@@ -285,9 +316,10 @@ def train_model(model: nn.Module, data: ImageSplits, cfg: ImageTrainConfig, seed
         result.history.append(row)
         return row
 
-    record(0, opt.param_groups[0]["lr"], float("nan"), float("nan"))
+    if saved is None:
+        record(0, opt.param_groups[0]["lr"], float("nan"), float("nan"))
     model.train()
-    for epoch in range(1, cfg.epochs + 1):
+    for epoch in range(first_epoch, cfg.epochs + 1):
         lr = opt.param_groups[0]["lr"]
         loss_sum, wrong, seen = torch.zeros((), device=device), torch.zeros((), device=device), 0
         for xb, yb in batches.epoch():
@@ -309,6 +341,11 @@ def train_model(model: nn.Module, data: ImageSplits, cfg: ImageTrainConfig, seed
                 f"train err {row.get('train_error', row['train_error_running']):.4f}  "
                 f"val err {row['val_error']:.4f}  test err {row['test_error']:.4f}  lr {lr:.4g}  "
                 f"{per_epoch:.2f} s/epoch  ETA {per_epoch * (cfg.epochs - epoch):.0f} s")
+        if epoch < cfg.epochs and checkpointer and checkpointer.due():
+            checkpointer.save(dict(
+                step=epoch, model=model.state_dict(), optimizer=opt.state_dict(), scheduler=sched.state_dict(),
+                rng=_rng_state(device, batches), history=result.history, selected_epoch=result.selected_epoch,
+                selected_state=result.selected_state, best=best, wall=time.perf_counter() - start))
 
     result.final_state = _snapshot(model)
     sel = result.history[result.selected_epoch]
@@ -335,11 +372,12 @@ def init_model(arch: str, data: ImageSplits, cfg: ImageTrainConfig, seeds: RunSe
 
 
 def run_seed(arch: str, data: ImageSplits, cfg: ImageTrainConfig, seed: int,
-             width_factor: float = 1.0, log=print) -> tuple[nn.Module, ImageTrainResult]:
+             width_factor: float = 1.0, log=print,
+             checkpointer: Checkpointer | None = None) -> tuple[nn.Module, ImageTrainResult]:
     """One seed of one architecture: initialise, train, select. Returns the trained model too."""
     seeds = RunSeeds.from_seed(seed)
     model = init_model(arch, data, cfg, seeds, width_factor)
-    result = train_model(model, data, cfg, seeds, log=log)
+    result = train_model(model, data, cfg, seeds, log=log, checkpointer=checkpointer)
     result.summary.update(arch=arch, width_factor=width_factor, seed=seed,
                           parameters=sum(p.numel() for p in model.parameters()))
     return model, result

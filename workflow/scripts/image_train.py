@@ -1,3 +1,5 @@
+import hashlib
+import signal
 import sys
 
 import pandas as pd
@@ -5,6 +7,7 @@ import torch
 
 from spatialpool.image_training import ImageTrainConfig, run_seed, save_result
 from spatialpool.image_workflow import load_dataset
+from spatialpool.resume import Checkpointer, run_key
 
 sys.stdout = sys.stderr = open(snakemake.log[0], "w", buffering=1)
 torch.set_num_threads(snakemake.threads)
@@ -14,7 +17,21 @@ data = load_dataset(p.spec, snakemake.input.data)
 cfg = ImageTrainConfig(**p.train, progress_seconds=10.0)
 print(f"{w.arch} x{p.width_factor} on {data.name} ({len(data.x_train)} train, {len(data.x_val)} val, "
       f"{len(data.x_test)} test), noise std {cfg.noise_std}, seed {w.seed}; {cfg}")
-model, result = run_seed(w.arch, data, cfg, int(w.seed), width_factor=p.width_factor, log=print)
+
+# Resumable state, keyed by everything that determines the run (resume settings are not rerun
+# triggers: they do not change results, so they are read from the config directly).
+with open(snakemake.input.data, "rb") as f:
+    data_digest = hashlib.file_digest(f, "sha256").hexdigest()
+key = run_key(dict(spec=p.spec, train=p.train, width_factor=p.width_factor, arch=w.arch, seed=int(w.seed)),
+              data_digest)
+resume = snakemake.config.get("resume", {})
+checkpointer = Checkpointer(
+    f"{resume.get('dir', 'results/.resume')}/image_train/{w.group}/{w.arch}/noise{w.noise}/seed{w.seed}/{key}.state"
+    if resume.get("enabled", True) else None,
+    resume.get("interval_s", 300))
+signal.signal(signal.SIGTERM, checkpointer.request_stop)
+model, result = run_seed(w.arch, data, cfg, int(w.seed), width_factor=p.width_factor, log=print,
+                         checkpointer=checkpointer)
 save_result(result, snakemake.output.result)
 
 ids = dict(group=w.group, arch=w.arch, noise=float(w.noise), seed=int(w.seed))
@@ -25,3 +42,4 @@ summary = dict(ids, **result.summary, dataset=data.name, in_channels=c, input_si
                **{f"seed_{k}": v for k, v in result.seeds.items() if k != "data"})
 pd.DataFrame([summary]).to_csv(snakemake.output.summary, index=False)
 print(pd.Series(summary).to_string())
+checkpointer.clear()

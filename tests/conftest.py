@@ -33,6 +33,25 @@ def run_snakemake(workdir, *args, configfile=TINY, timeout=900) -> str:
     return run.stdout + run.stderr
 
 
+def planned_jobs(workdir, configfile=TINY) -> dict[str, int]:
+    """Rule -> job count of a dry run, read from Snakemake's job-stats table."""
+    out = run_snakemake(workdir, "-n", configfile=configfile)
+    if "Nothing to be done" in out:
+        return {}
+    table = out.split("Job stats:")[1].split("total")[0]
+    import re
+    return {m[1]: int(m[2]) for m in re.finditer(r"^(\w+)\s+(\d+)\s*$", table, re.M)}
+
+
+def planned_after_edit(workdir, tmp_path, edit) -> dict[str, int]:
+    """planned_jobs of workdir after edit(config) on a copy of the tiny config."""
+    cfg = yaml.safe_load(TINY.read_text())
+    edit(cfg)
+    path = tmp_path / "changed.yaml"
+    path.write_text(yaml.safe_dump(cfg))
+    return planned_jobs(workdir, configfile=path)
+
+
 @pytest.fixture(scope="session")
 def tiny_run(tmp_path_factory):
     """The whole workflow on tests/tiny_config.yaml, run once per session and shared by

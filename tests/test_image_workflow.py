@@ -1,12 +1,11 @@
 """The real-image half of the tiny end-to-end run: figures, tables, scorecard rows, reruns."""
-import re
 
 import pandas as pd
 import pytest
 import torch
 import yaml
 
-from conftest import TINY, run_snakemake
+from conftest import TINY, planned_after_edit
 
 pytestmark = pytest.mark.workflow
 
@@ -15,22 +14,6 @@ IMAGE_PLOTS = set(FIGURES) | {"figC6"}
 CLAIMS = {"R_k falls with depth after training and not at initialisation",
           "shuffled-channel R_k lies between the original and flat",
           "rho(eps, D_f) > 0", "rho(eps, G_f) < 0", "rho(eps, R_f) > 0 and the largest of the three"}
-
-
-def planned_jobs(workdir, configfile=TINY) -> dict[str, int]:
-    out = run_snakemake(workdir, "-n", configfile=configfile)
-    if "Nothing to be done" in out:
-        return {}
-    table = out.split("Job stats:")[1].split("total")[0]
-    return {m[1]: int(m[2]) for m in re.finditer(r"^(\w+)\s+(\d+)\s*$", table, re.M)}
-
-
-def changed(workdir, tmp_path, edit):
-    cfg = yaml.safe_load(TINY.read_text())
-    edit(cfg)
-    path = tmp_path / "changed.yaml"
-    path.write_text(yaml.safe_dump(cfg))
-    return planned_jobs(workdir, configfile=path)
 
 
 def group(cfg, name):
@@ -91,7 +74,7 @@ def test_image_claims_are_in_both_scorecards(tiny_run):
 
 
 def test_plot_parameters_rerun_only_plots(tiny_run, tmp_path):
-    jobs = changed(tiny_run, tmp_path, lambda c: c["plots"].update(dpi=61))
+    jobs = planned_after_edit(tiny_run, tmp_path, lambda c: c["plots"].update(dpi=61))
     assert IMAGE_PLOTS & set(jobs)
     assert set(jobs) - {"all"} <= IMAGE_PLOTS | {"fig7", "figB1", "figB2", "fig_appendix_A", "fig_receptive_field",
                                                  "fig_training"}
@@ -101,7 +84,7 @@ def test_one_architectures_training_reruns_its_nets_and_downstream_only(tiny_run
     def edit(c):
         fcn2 = next(a for a in group(c, "sd2d")["archs"] if a["arch"] == "fcn2")
         fcn2["train"] = {"lr": 0.05}
-    jobs = changed(tiny_run, tmp_path, edit)
+    jobs = planned_after_edit(tiny_run, tmp_path, edit)
     assert jobs["image_train"] == 2 and jobs["image_measure"] == 2  # sd2d/fcn2, both seeds
     assert jobs["image_collect"] == 1 and jobs["image_correlations"] == 1
     for untouched in ("image_dataset", "image_probe", "fig3", "figC3", "figC4", "fig1", "table_C1",
@@ -111,14 +94,14 @@ def test_one_architectures_training_reruns_its_nets_and_downstream_only(tiny_run
 
 
 def test_probe_and_shuffle_changes_rerun_measurements_not_training(tiny_run, tmp_path):
-    jobs = changed(tiny_run, tmp_path, lambda c: c["images"]["probe"].update(draws=2))
+    jobs = planned_after_edit(tiny_run, tmp_path, lambda c: c["images"]["probe"].update(draws=2))
     assert jobs["image_probe"] == 2 and jobs["image_measure"] == 10 and "image_train" not in jobs
-    jobs = changed(tiny_run, tmp_path, lambda c: c["images"].update(shuffles=3))
+    jobs = planned_after_edit(tiny_run, tmp_path, lambda c: c["images"].update(shuffles=3))
     assert jobs["image_measure"] == 10 and not {"image_train", "image_probe"} & set(jobs)
 
 
 def test_model_task_changes_leave_the_image_half_alone(tiny_run, tmp_path):
-    jobs = changed(tiny_run, tmp_path, lambda c: c["experiments"]["task1_tanh"]["train"].update(lr=0.02))
+    jobs = planned_after_edit(tiny_run, tmp_path, lambda c: c["experiments"]["task1_tanh"]["train"].update(lr=0.02))
     assert jobs and not {j for j in jobs if j.startswith("image")} and not IMAGE_PLOTS & set(jobs)
 
 

@@ -1,33 +1,13 @@
 """A tiny end-to-end run of the whole workflow, and Snakemake's rerun behaviour after changes."""
-import re
-import subprocess
-import sys
 
 import pandas as pd
 import pytest
 import yaml
 
-from conftest import ROOT
+from conftest import TINY, planned_after_edit, planned_jobs
+from conftest import run_snakemake as snakemake
 
 pytestmark = pytest.mark.workflow
-TINY = ROOT / "tests/tiny_config.yaml"
-
-
-def snakemake(workdir, *args, configfile=TINY, timeout=900):
-    cmd = [sys.executable, "-m", "snakemake", "-s", str(ROOT / "Snakefile"), "--directory", str(workdir),
-           "--configfile", str(configfile), "--cores", "2", *args]
-    run = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout)
-    assert run.returncode == 0, run.stdout[-3000:] + run.stderr[-3000:]
-    return run.stdout + run.stderr
-
-
-def planned_jobs(workdir, configfile=TINY) -> dict[str, int]:
-    """Rule -> job count of a dry run, read from Snakemake's job-stats table."""
-    out = snakemake(workdir, "-n", configfile=configfile)
-    if "Nothing to be done" in out:
-        return {}
-    table = out.split("Job stats:")[1].split("total")[0]
-    return {m[1]: int(m[2]) for m in re.finditer(r"^(\w+)\s+(\d+)\s*$", table, re.M)}
 
 
 @pytest.fixture(scope="module")
@@ -69,16 +49,8 @@ def test_report_builds(finished):
     assert "scorecard" in html.lower() and "fig7" in html
 
 
-def _changed(finished, tmp_path, edit):
-    cfg = yaml.safe_load(TINY.read_text())
-    edit(cfg)
-    path = tmp_path / "changed.yaml"
-    path.write_text(yaml.safe_dump(cfg))
-    return planned_jobs(finished, configfile=path)
-
-
 def test_plot_parameter_reruns_only_plots(finished, tmp_path):
-    jobs = _changed(finished, tmp_path, lambda c: c["plots"].update(dpi=61))
+    jobs = planned_after_edit(finished, tmp_path, lambda c: c["plots"].update(dpi=61))
     assert jobs, "a plotting change must rerun the plots"
     image_plots = {"fig1", "fig3", "fig4", "figC1", "figC2", "figC3", "figC4", "figC5", "figC6", "figC7",
                    "fig_image_training"}
@@ -86,7 +58,7 @@ def test_plot_parameter_reruns_only_plots(finished, tmp_path):
 
 
 def test_training_parameter_reruns_that_training_and_downstream_only(finished, tmp_path):
-    jobs = _changed(finished, tmp_path, lambda c: c["experiments"]["task1_tanh"]["train"].update(lr=0.02))
+    jobs = planned_after_edit(finished, tmp_path, lambda c: c["experiments"]["task1_tanh"]["train"].update(lr=0.02))
     assert jobs["train"] == 1  # the task1_tanh stack (both seeds), not the other experiments' nets
     assert jobs["sensitivity"] == 2 and jobs["fit_exponents"] == 1 and jobs["collect_experiment"] == 1
     for untouched in ("dataset", "probe_set", "theory_curves", "appendix_a", "fig_appendix_A", "fig7",

@@ -4,9 +4,9 @@ A scorecard row applies one criterion twice: to the measured value (the trained 
 *control*, a case where the paper's claim should not hold (initialisation weights, a net that did
 not learn, an identity "ablation", a permutation of architectures, ...). The verdict is
 
-- ``not enough data``: fewer valid seeds / architectures than the claim needs (``n < n_min``);
 - ``not tested``: a precondition of the claim is not met (e.g. the tanh nets never learned the
   homogeneous filters whose consequence the claim is about); ``gate`` says which;
+- ``not enough data``: fewer valid seeds / architectures than the claim needs (``n < n_min``);
 - ``uninformative``: the criterion passes on the data *and* on the control, so passing says
   nothing about the claim;
 - ``reproduced`` / ``not reproduced``: the criterion passes on the data and fails on its control /
@@ -30,10 +30,10 @@ def verdict(passed_data: bool, control_passed: bool | None, n: int | None = None
             gate: str = "") -> str:
     """The verdict of one claim (module docstring). control_passed None: no control could be
     evaluated, which is itself a reason not to call the claim reproduced ('uninformative')."""
+    if gate:  # a failed premise explains a lack of valid seeds too: say so first
+        return "not tested"
     if n is not None and n < n_min:
         return "not enough data"
-    if gate:
-        return "not tested"
     if not passed_data:
         return "not reproduced"
     if control_passed is None or control_passed:

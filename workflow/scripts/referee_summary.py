@@ -1,0 +1,12 @@
+import sys
+
+from spatialpool.io import read_table
+from spatialpool.referee import summary, to_html
+
+sys.stdout = sys.stderr = open(snakemake.log[0], "w", buffering=1)
+
+table = summary(read_table(snakemake.input[0]))
+table.to_csv(snakemake.output.csv, index=False)
+with open(snakemake.output.html, "w") as f:
+    f.write(to_html(table))
+print(table.drop(columns="which").to_string(index=False))

@@ -212,3 +212,79 @@ def test_perturbations_are_seeded_and_noise_is_matched_per_image():
     torch.testing.assert_close(nn_, dn, rtol=1e-13, atol=0)
     assert dn.std() > 0  # norms differ between images and draws: matching is per (image, draw)
     np.testing.assert_allclose(p["deformation_ratio"], dn ** 2 / x.flatten(1).pow(2).sum(1)[:, None], rtol=1e-12)
+
+
+# Constants that binary floating point cannot hold exactly, so that sums of them round.
+INEXACT_CONSTANTS = [0.1, 1 / 3, 1e3 / 7, 1e6 + 0.1]
+
+
+@pytest.mark.parametrize("c", INEXACT_CONSTANTS)
+def test_constant_representation_is_undefined_in_both_estimators(c):
+    """Chan's update leaves round-off (1e-33 .. 1e-19) in Delta of a constant: D, G must be NaN, not 0."""
+    rng = np.random.default_rng(3)
+    clean = torch.tensor(rng.standard_normal((40, 6)))
+    pert = {"D": clean[:, None] + 0.1 * torch.tensor(rng.standard_normal((40, 2, 6))),
+            "G": clean[:, None] + 0.3 * torch.tensor(rng.standard_normal((40, 2, 6)))}
+
+    def represent(x):
+        ones = torch.ones(len(x), 2, 3, dtype=torch.float64)
+        return [c * ones, c * ones * torch.tensor([1.0, -3.0, 0.7], dtype=torch.float64), (c + x) - x]
+
+    for batch_size in (1, 4, 7, 40):
+        for estimator in (measure_representations, sensitivities):
+            out = estimator(represent, clean, pert, batch_size=batch_size)
+            for name in ("D", "G"):
+                assert np.all(np.isnan(out[name])), (estimator.__name__, c, batch_size, name, out)
+            assert np.all(np.isnan(out["D"] / out["G"]))  # and so R
+
+
+def test_tiny_genuine_variation_is_finite_in_both_estimators():
+    """Features varying by 1e-6 relative on an offset of 1: a number, equal to the float64 direct value."""
+    rng = np.random.default_rng(4)
+    clean = rng.standard_normal((40, 6))
+    pert = {"D": clean[:, None] + 0.1 * rng.standard_normal((40, 2, 6)),
+            "G": clean[:, None] + 0.3 * rng.standard_normal((40, 2, 6))}
+    a = rng.standard_normal((6, 5))
+    y = 1 + 1e-6 * clean @ a
+    delta = ((y[:, None] - y[None]) ** 2).sum(-1).mean()
+    expect = {k: ((1 + 1e-6 * v @ a - y[:, None]) ** 2).sum(-1).mean() / delta for k, v in pert.items()}
+    tensors = {k: torch.tensor(v) for k, v in pert.items()}
+    for batch_size in (1, 7, 40):
+        for estimator in (measure_representations, sensitivities):
+            out = estimator(lambda x: [1 + 1e-6 * x @ torch.tensor(a)], torch.tensor(clean), tensors,
+                            batch_size=batch_size)
+            np.testing.assert_allclose(out["delta"][0], delta, rtol=1e-9)
+            for k in pert:
+                np.testing.assert_allclose(out[k][0], expect[k], rtol=1e-9)
+
+
+def _dead_cnn(dtype):
+    """Conv -> ReLU -> Conv with zero weights (its output is its bias, the same for every image) ->
+    BN -> ReLU -> pool -> Linear -> Tanh -> Linear: every point from the second conv on is constant."""
+    torch.manual_seed(0)
+    model = nn.Sequential(
+        nn.Conv2d(3, 6, 3, padding=1), nn.ReLU(), nn.Conv2d(6, 5, 3, padding=1), nn.BatchNorm2d(5), nn.ReLU(),
+        nn.AdaptiveAvgPool2d(2), nn.Flatten(), nn.Linear(20, 4), nn.Tanh(), nn.Linear(4, 3))
+    with torch.no_grad():
+        model[2].weight.zero_()
+        model[2].bias.copy_(torch.tensor([0.1, 1 / 3, 1e3 / 7, -0.3, 2.7]))
+        bn = model[3]  # non-trivial running statistics: its output is not the conv's
+        bn.running_mean.copy_(torch.tensor([0.05, 0.2, 100.0, 0.1, 1.0]))
+        bn.running_var.copy_(torch.tensor([0.3, 1.7, 9.0, 2.0, 0.5]))
+        bn.weight.copy_(torch.tensor([1.3, 0.7, 0.9, 1.1, 2.0]))
+        bn.bias.copy_(torch.tensor([0.1, -0.2, 0.3, 0.05, 0.01]))
+    return model.to(dtype)
+
+
+@pytest.mark.parametrize("dtype", [torch.float64, torch.float32])
+def test_dead_model_is_undefined_downstream_and_finite_upstream(dtype):
+    model = _dead_cnn(dtype)
+    x = _images(23)
+    for batch_size in (23, 5):
+        table = measure(model, x, TEMP, draws=2, seed=1, batch_size=batch_size).set_index("name")
+        upstream, downstream = ["0", "1"], ["2", "3", "4", "5", "7", "8", "9", "output"]
+        assert list(table.kind[["3", "5", "7", "output"]]) == ["BatchNorm2d", "AdaptiveAvgPool2d", "Linear", "output"]
+        for col in ("D", "G", "R"):
+            assert np.all(np.isfinite(table.loc[upstream, col])) and np.all(table.loc[upstream, col] > 0)
+            assert table.loc[downstream, col].isna().all(), (batch_size, col, table.loc[downstream, ["delta", col]])
+

@@ -6,7 +6,7 @@ from spatialpool.fits import loglog_slope
 from spatialpool.probes import make_probe_set, perturbations
 from spatialpool.receptive_field import theory_receptive_field
 from spatialpool.scale_detection import Task, make_dataset
-from spatialpool.sensitivity import matched_noise, sensitivities
+from spatialpool.sensitivity import EPS, delta_is_undefined, matched_noise, sensitivities
 from spatialpool.simple_cnn import homogeneous
 
 
@@ -52,6 +52,62 @@ def test_constant_representation_is_undefined_not_infinite():
     clean, pert = _data()
     out = sensitivities(lambda x: [torch.ones(len(x), 3, dtype=x.dtype)], torch.tensor(clean), {"p": torch.tensor(pert)})
     assert np.isnan(out["p"][0])
+
+
+# Constants that binary floating point cannot hold exactly, so that sums of them round.
+INEXACT_CONSTANTS = [0.1, 1 / 3, 1e3 / 7, 1e6 + 0.1]
+
+
+def _constant_representations(c):
+    """Three representations that are the same for every probe image, mathematically."""
+    def represent(x):
+        ones = torch.ones(len(x), 4, dtype=torch.float64)
+        return [c * ones,                                           # one value everywhere
+                c * ones * torch.tensor([1.0, -3.0, 0.7, 11.0], dtype=torch.float64),  # per feature
+                (c + x) - x]                                        # equal up to round-off of x
+    return represent
+
+
+@pytest.mark.parametrize("c", INEXACT_CONSTANTS)
+def test_constant_representation_is_undefined_in_every_minibatch_split(c):
+    """Delta of a constant representation is round-off, not a scale: D and G are NaN, never a number."""
+    clean, pert = _data(n=40)
+    pert = {"D": torch.tensor(pert), "G": torch.tensor(2 * pert - clean[:, None])}
+    for batch_size in (1, 4, 7, 40):
+        out = sensitivities(_constant_representations(c), torch.tensor(clean), pert, batch_size=batch_size)
+        for name in ("D", "G"):
+            assert np.all(np.isnan(out[name])), (c, batch_size, name, out)
+        assert np.all(np.isnan(out["D"] / out["G"]))  # and so R
+
+
+def test_tiny_genuine_variation_is_a_number():
+    """Features varying by 1e-6 relative on an offset of 1 are far above round-off: finite, exact."""
+    clean, pert = _data(n=40)
+    a = np.random.default_rng(2).standard_normal((12, 5))
+    f = lambda x: [1 + 1e-6 * x @ torch.tensor(a)]
+    y, yp = 1 + 1e-6 * clean @ a, 1 + 1e-6 * pert @ a
+    delta = ((y[:, None] - y[None]) ** 2).sum(-1).mean()
+    expect = ((yp - y[:, None]) ** 2).sum(-1).mean() / delta
+    for batch_size in (1, 7, 40):
+        out = sensitivities(f, torch.tensor(clean), {"p": torch.tensor(pert)}, batch_size=batch_size)
+        np.testing.assert_allclose(out["delta"][0], delta, rtol=1e-9)
+        np.testing.assert_allclose(out["p"][0], expect, rtol=1e-9)
+
+
+def test_undefined_rule_is_relative_to_the_feature_scale():
+    """The rule compares Delta with count * EPS * mean square: the verdict does not depend on units."""
+    n, mean_square = 100, 3.0
+    threshold = n * EPS * mean_square
+    delta = np.array([0.0, 0.5 * threshold, threshold, 2 * threshold, 1e-6, np.nan])
+    expect = [True, True, True, False, False, True]
+    for unit in (1e-30, 1.0, 1e30):  # rescaling features by sqrt(unit) rescales both sides
+        np.testing.assert_array_equal(delta_is_undefined(delta * unit, mean_square * unit, n), expect)
+    # the threshold grows with the accumulation length
+    assert delta_is_undefined(2 * threshold, mean_square, 4 * n)
+    # an all-zero representation (Delta = mean square = 0) is undefined
+    assert delta_is_undefined(0.0, 0.0, n)
+    with pytest.raises(ValueError, match="count"):
+        delta_is_undefined(1.0, 1.0, 0)
 
 
 def test_noise_is_matched_per_image_and_draw():

@@ -30,6 +30,7 @@ import torch.nn.functional as F_
 from torch import nn
 
 from .diffeo import deform, matched_noise, rms_displacement, sample_coefficients
+from .sensitivity import delta_is_undefined, divide_by_delta
 
 ACTIVATIONS = (nn.ReLU, nn.ReLU6, nn.LeakyReLU, nn.ELU, nn.GELU, nn.SiLU, nn.Tanh, nn.Sigmoid,
                nn.Hardswish, nn.Mish, nn.Softplus)
@@ -197,13 +198,24 @@ class Accumulator:
         sums = [self.sums[p.name] for p in self.points]
         return np.array([2 * s.m2.sum().item() / (s.count if self_pairs else s.count - 1) for s in sums])
 
+    def undefined(self) -> np.ndarray:
+        """Bool [K]: points whose representation does not differ between probe images beyond
+        round-off (sensitivity.delta_is_undefined, the rule shared with sensitivity.py)."""
+        sums = [self.sums[p.name] for p in self.points]
+        population = np.array([2 * s.m2.sum().item() / s.count for s in sums])
+        # mean of f^2 over the probe images = per-feature mean^2 + variance, summed over features
+        mean_square = np.array([s.mean.square().sum().item() + s.m2.sum().item() / s.count for s in sums])
+        return delta_is_undefined(population, mean_square, np.array([s.count for s in sums]))
+
     def result(self, self_pairs: bool = True) -> dict[str, np.ndarray]:
-        """{'delta': [K], name: [K] N/Delta per perturbation}; nan where Delta = 0 (as sensitivity.py)."""
+        """{'delta': [K], name: [K] N/Delta per perturbation}; NaN where the representation is the
+        same for every probe image up to round-off (see undefined()), as in sensitivity.py."""
         delta = self.delta(self_pairs)
+        undefined = self.undefined()
         out = {"delta": delta}
         for p, name in enumerate(self.perturbations):
             mean_sq = np.array([self.sums[q.name].numer[p] / self.sums[q.name].pairs for q in self.points])
-            out[name] = np.divide(mean_sq, delta, out=np.full_like(mean_sq, np.nan), where=delta > 0)
+            out[name] = divide_by_delta(mean_sq, delta, undefined)
         return out
 
 

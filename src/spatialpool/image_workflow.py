@@ -118,13 +118,16 @@ def save_splits(splits, path) -> None:
 
 
 def load_dataset(spec: dict, path):
-    """The data set (ImageSplits) of a config entry from the file its data rule wrote."""
-    import torch
+    """The data set (ImageSplits) of a config entry from the file its data rule wrote.
 
+    Raises CorruptedIntermediate (images.DataIntegrityError for CIFAR-10), naming the file and
+    how to rebuild it, if the file is missing or unreadable.
+    """
     from .images import ImageSplits, load_cifar10
+    from .io import read_torch
     if spec["kind"] == "cifar10":
         return load_cifar10(path, n_val=spec["n_val"], split_seed=spec["split_seed"])
-    return ImageSplits(**torch.load(path, weights_only=False))
+    return ImageSplits(**read_torch(path, weights_only=False))
 
 
 def n_test(spec: dict) -> int:

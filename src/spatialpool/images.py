@@ -37,6 +37,8 @@ import torch.nn.functional as F_
 from torchvision.datasets import CIFAR10
 from torchvision.datasets import utils as tv_utils
 
+from .io import CorruptedIntermediate, read_npz
+
 # --------------------------------------------------------------------------- containers
 
 
@@ -220,10 +222,13 @@ def load_cifar10(npz: str | os.PathLike, n_val: int = 5000, split_seed: int = 0)
     """
     path = Path(npz)
     try:
-        with np.load(path) as f:
-            arrays = {k: f[k] for k in ("x_train", "y_train", "x_test", "y_test", "classes")}
-    except Exception as err:
-        raise DataIntegrityError(f"CIFAR-10: cannot read {path}: {err}") from err
+        arrays = read_npz(path)
+        missing = [k for k in ("x_train", "y_train", "x_test", "y_test", "classes") if k not in arrays]
+        if missing:
+            raise CorruptedIntermediate(path, f"no arrays {missing}")
+    except CorruptedIntermediate as err:
+        # the message names the file and says how to rebuild it (the cifar10 rule remakes it)
+        raise DataIntegrityError(f"CIFAR-10: {err}") from err
     x, y = torch.from_numpy(arrays["x_train"]), torch.from_numpy(arrays["y_train"]).long()
     train_idx, val_idx = _split_indices(len(x), n_val, split_seed)
     return ImageSplits(

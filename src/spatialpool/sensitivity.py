@@ -12,6 +12,10 @@ so no P x P matrix and no all-probe activation tensor is ever held.
 
 Noise is matched per image and draw: ||eta_{i,r}|| = ||tau_r x_i - x_i||. The 'rectified'
 noise of sec. 4.3 is relu(eta) of that matched eta (so its norm is about 1/sqrt(2) of it).
+
+Where the probe images' representations do not differ (a dead net, a layer after one), D, G and R
+are undefined and reported as NaN. Whether they differ is decided by `delta_is_undefined`,
+relative to the scale of the features, and is shared with image_sensitivity.py.
 """
 from __future__ import annotations
 
@@ -21,6 +25,47 @@ import numpy as np
 import torch
 
 Representations = Callable[[torch.Tensor], Sequence[torch.Tensor]]
+
+EPS = float(np.finfo(np.float64).eps)  # 2**-52, the spacing of float64 numbers near 1
+
+
+def delta_is_undefined(delta, mean_square, count) -> np.ndarray:
+    """Where Delta cannot be told apart from round-off, so that D, G and R are undefined (NaN).
+
+    delta: [K] Delta = 2 * (sum over features of the population variance over probe images);
+    mean_square: [K] sum over features of the mean over probe images of f^2 (the features' own
+        scale; the same squared units as delta);
+    count: number of probe images the sums were accumulated over (>= 1), an int or [K] ints.
+    Returns a bool array [K]: True where delta <= count * EPS * mean_square, or delta is NaN.
+
+    Why this threshold: a representation that is the same for every probe image (a dead net)
+    has Delta = 0 only in exact arithmetic; accumulated in floating point it leaves round-off
+    of any sign and of a size set by the features' magnitude, not by zero. The classical
+    bound on the round-off of a variance accumulated over n samples in one pass
+    (Chan, Golub & LeVeque 1983, textbook algorithm) is n * u * mean(f^2) per feature, with
+    u = EPS / 2; in Delta's units (2 * variance, summed over features) that is
+    n * EPS * mean_square. Both estimators here are more accurate than that one-pass bound
+    (shifted sums, Chan's pairwise update), so their round-off is well inside it. A Delta
+    below it corresponds to a relative spread of the features below sqrt(n * EPS / 2)
+    (1.1e-7 for 100 probe images, 2.4e-7 for 500), i.e. one or two float32 units in the last
+    place: representations computed in float32 cannot resolve such differences, so nothing
+    measurable is declared undefined. An exactly zero Delta (mean_square = 0 too, e.g. a
+    ReLU that is off for every image) is undefined as well, since the comparison is <=.
+
+    Raises ValueError if a count is below 1.
+    """
+    count = np.asarray(count, dtype=np.float64)
+    if np.any(count < 1):
+        raise ValueError(f"count must be >= 1, got {count}")
+    delta = np.asarray(delta, dtype=np.float64)
+    tolerance = count * EPS * np.asarray(mean_square, dtype=np.float64)
+    return ~(delta > tolerance)  # NaN compares False: undefined
+
+
+def divide_by_delta(numerator, delta, undefined) -> np.ndarray:
+    """numerator / delta [K], NaN where `undefined` [K] (from delta_is_undefined) is True."""
+    numerator = np.asarray(numerator, dtype=np.float64)
+    return np.divide(numerator, delta, out=np.full_like(numerator, np.nan), where=~undefined)
 
 
 def matched_noise(clean: np.ndarray, deformed: np.ndarray, rng: np.random.Generator) -> np.ndarray:
@@ -39,7 +84,9 @@ def sensitivities(represent: Representations, clean: torch.Tensor,
     """Per-layer numerators and Delta.
 
     clean: [P, ...] probe images; perturbed[name]: [P, R, ...] perturbed versions of them.
-    Returns {'delta': [n_layers], name: [n_layers] (N / Delta) for every perturbation}.
+    Returns {'delta': [n_layers], name: [n_layers] (N / Delta) for every perturbation}; N / Delta
+    is NaN for a layer whose representation does not differ between probe images beyond
+    round-off (delta_is_undefined). 'delta' itself is reported as accumulated.
     """
     n_probe = clean.shape[0]
     shift = sum_x = sum_x2 = None
@@ -64,12 +111,16 @@ def sensitivities(represent: Representations, clean: torch.Tensor,
                   .sum() for rp, r in zip(reps_p, reps)]
             numer[name] = sq if numer[name] is None else [a + b for a, b in zip(numer[name], sq)]
             counts[name] += len(x) * n_draws
-    delta = np.array([(2 * (s2 / n_probe - (s / n_probe) ** 2).sum()).item()
-                      for s, s2 in zip(sum_x, sum_x2)])
+    variances = [s2 / n_probe - (s / n_probe) ** 2 for s, s2 in zip(sum_x, sum_x2)]
+    delta = np.array([(2 * v.sum()).item() for v in variances])
+    # mean of f^2 = variance + mean^2, with the mean undone from the shift
+    mean_square = np.array([(v + (m + s / n_probe) ** 2).sum().item()
+                            for v, m, s in zip(variances, shift, sum_x)])
+    # A layer whose representation is the same for every probe image has no scale to
+    # compare with: its sensitivity is undefined, not infinite, and not zero.
+    undefined = delta_is_undefined(delta, mean_square, n_probe)
     out = {"delta": delta}
     for name in perturbed:
         mean_sq = np.array([v.item() for v in numer[name]]) / counts[name]
-        # A layer whose representation is the same for every probe image has no scale to
-        # compare with: its sensitivity is undefined, not infinite.
-        out[name] = np.divide(mean_sq, delta, out=np.full_like(mean_sq, np.nan), where=delta > 0)
+        out[name] = divide_by_delta(mean_sq, delta, undefined)
     return out

@@ -29,6 +29,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import torch
 
+from .io import read_torch
 from .resume import Checkpointer
 from .simple_cnn import SimpleCNN
 from .stacked import StackedCNN, channels_last
@@ -349,6 +350,7 @@ def train_seeds(nets: list[SimpleCNN], x_train, y_train, x_test, y_test, cfg: Tr
 
 def load_seed(path, seed: int) -> dict:
     """One seed's {arch, init, t_star, final} from a train job's weights file. Memory-mapped,
-    so a per-seed job reads only its own seed's tensors."""
-    ckpt = torch.load(path, mmap=True)
+    so a per-seed job reads only its own seed's tensors. Raises CorruptedIntermediate, naming
+    the file, if it is missing or unreadable."""
+    ckpt = read_torch(path, mmap=True)
     return dict(arch=ckpt["arch"], **ckpt["seeds"][seed])

@@ -3,9 +3,11 @@ import sys
 import pandas as pd
 
 from spatialpool.filters import mean_filter_table, spectra_table
+from spatialpool.io import exit_briefly_on_corrupted_intermediate
 from spatialpool.training import load_seed
 
 sys.stdout = sys.stderr = open(snakemake.log[0], "w", buffering=1)
+exit_briefly_on_corrupted_intermediate()  # a bad input file: its name and remedy, not a traceback
 
 ckpt = load_seed(snakemake.input[0], int(snakemake.wildcards.seed))
 seed = int(snakemake.wildcards.seed)

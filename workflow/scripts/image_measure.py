@@ -1,18 +1,19 @@
 import sys
 
-import pandas as pd
 import torch
 
 from spatialpool.architectures import build
 from spatialpool.image_measure import filter_spectra, measure_states
+from spatialpool.io import exit_briefly_on_corrupted_intermediate, read_table, read_torch
 
 sys.stdout = sys.stderr = open(snakemake.log[0], "w", buffering=1)
+exit_briefly_on_corrupted_intermediate()  # a bad input file: its name and remedy, not a traceback
 torch.set_num_threads(snakemake.threads)
 
 w, s = snakemake.wildcards, snakemake.params.settings
-summary = pd.read_csv(snakemake.input.summary).iloc[0]
-result = torch.load(snakemake.input.result, map_location="cpu", weights_only=False)
-probe = torch.load(snakemake.input.probe, weights_only=False)
+summary = read_table(snakemake.input.summary).iloc[0]
+result = read_torch(snakemake.input.result, map_location="cpu", weights_only=False)
+probe = read_torch(snakemake.input.probe, weights_only=False)
 
 
 def net(state):

@@ -4,8 +4,10 @@ import torch
 
 from spatialpool.image_measure import make_probe
 from spatialpool.image_workflow import load_dataset
+from spatialpool.io import exit_briefly_on_corrupted_intermediate
 
 sys.stdout = sys.stderr = open(snakemake.log[0], "w", buffering=1)
+exit_briefly_on_corrupted_intermediate()  # a bad input file: its name and remedy, not a traceback
 
 p = snakemake.params
 splits = load_dataset(p.spec, snakemake.input[0])

@@ -7,9 +7,11 @@ import torch
 
 from spatialpool.image_training import ImageTrainConfig, run_seed, save_result
 from spatialpool.image_workflow import load_dataset
+from spatialpool.io import exit_briefly_on_corrupted_intermediate
 from spatialpool.resume import Checkpointer, run_key
 
 sys.stdout = sys.stderr = open(snakemake.log[0], "w", buffering=1)
+exit_briefly_on_corrupted_intermediate()  # a bad input file: its name and remedy, not a traceback
 torch.set_num_threads(snakemake.threads)
 
 p, w = snakemake.params, snakemake.wildcards

@@ -3,11 +3,13 @@ import sys
 import numpy as np
 
 from spatialpool.config import task_from_config
+from spatialpool.io import exit_briefly_on_corrupted_intermediate, read_npz
 from spatialpool.probes import make_probe_set
 
 sys.stdout = sys.stderr = open(snakemake.log[0], "w", buffering=1)
+exit_briefly_on_corrupted_intermediate()  # a bad input file: its name and remedy, not a traceback
 
-data = np.load(snakemake.input[0])
+data = read_npz(snakemake.input[0])
 p = snakemake.params
 probe = make_probe_set(task_from_config(p.task), data["test_sites"], p.size, p.draws, p.seed)
 print(f"{p.size} probe images from the test set, {p.draws} draws each, seed {p.seed}; "

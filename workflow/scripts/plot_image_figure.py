@@ -1,12 +1,11 @@
 import sys
 from pathlib import Path
 
-import pandas as pd
-import torch
-
 from spatialpool import image_plots as ip
+from spatialpool.io import exit_briefly_on_corrupted_intermediate, read_table, read_torch
 
 sys.stdout = sys.stderr = open(snakemake.log[0], "w", buffering=1)
+exit_briefly_on_corrupted_intermediate()  # a bad input file: its name and remedy, not a traceback
 
 i, p, fig = snakemake.input, snakemake.params[0], snakemake.rule
 ip.setup(p["plot"]["context"])
@@ -17,11 +16,11 @@ formats, dpi = [Path(f).suffix[1:] for f in snakemake.output], p["plot"]["dpi"]
 def read(files):
     """A collected table, or None where the configuration has none (ImageNet)."""
     files = [files] if isinstance(files, str) else list(files)
-    return pd.read_csv(files[0]) if files else None
+    return read_table(files[0]) if files else None
 
 
 if fig == "fig1":
-    probe = torch.load(i.probe, weights_only=False)
+    probe = read_torch(i.probe, weights_only=False)
     ip.figure_1(probe, read(i.nets), read(i.correlations), stem, formats, dpi, title=p["group"])
 elif fig in ("fig3", "figC4"):
     panels = {p["group"]: read(i.layers), "ImageNet": read(i.imagenet)}
@@ -41,7 +40,7 @@ elif fig == "figC5":
     panels = {p["groups"][0]: read(i.images), "ImageNet": read(i.imagenet), p["groups"][1]: read(i.scale_detection)}
     ip.figure_c5(panels, stem, formats, dpi)
 elif fig == "fig_image_training":
-    ip.figure_training({g: pd.read_csv(f) for g, f in zip(p["groups"], i)}, stem, formats, dpi)
+    ip.figure_training({g: read_table(f) for g, f in zip(p["groups"], i)}, stem, formats, dpi)
 else:
     raise ValueError(f"no figure for rule {fig}")
 print(f"{fig} written to {stem}.{{{','.join(formats)}}}")

@@ -1,14 +1,14 @@
 import sys
 from pathlib import Path
 
-import pandas as pd
-
 from spatialpool import plots
+from spatialpool.io import exit_briefly_on_corrupted_intermediate, read_table
 
 sys.stdout = sys.stderr = open(snakemake.log[0], "w", buffering=1)
+exit_briefly_on_corrupted_intermediate()  # a bad input file: its name and remedy, not a traceback
 
 p = snakemake.params
 plots.setup(p.plot["context"])
-collected = {Path(f).stem: pd.read_csv(f) for f in snakemake.input.collected}
+collected = {Path(f).stem: read_table(f) for f in snakemake.input.collected}
 stem = str(Path(snakemake.output[0]).with_suffix(""))
 plots.figure_receptive_field(collected, stem, [Path(f).suffix[1:] for f in snakemake.output], p.plot["dpi"])

@@ -1,22 +1,23 @@
 import signal
 import sys
 
-import numpy as np
 import pandas as pd
 import torch
 
 from spatialpool.config import task_from_config
+from spatialpool.io import exit_briefly_on_corrupted_intermediate, read_npz
 from spatialpool.resume import Checkpointer, run_key
 from spatialpool.scale_detection import render
 from spatialpool.simple_cnn import SimpleCNN
 from spatialpool.training import TrainConfig, init_seeds, train_seeds
 
 sys.stdout = sys.stderr = open(snakemake.log[0], "w", buffering=1)
+exit_briefly_on_corrupted_intermediate()  # a bad input file: its name and remedy, not a traceback
 torch.set_num_threads(snakemake.threads)
 
 p = snakemake.params
 task = task_from_config(p.task)
-data = np.load(snakemake.input[0])
+data = read_npz(snakemake.input[0])
 x_train, x_test = (torch.tensor(render(task, *data[k].T), dtype=torch.float32)
                    for k in ("train_sites", "test_sites"))
 y_train, y_test = (torch.tensor(data[k], dtype=torch.float32) for k in ("train_y", "test_y"))

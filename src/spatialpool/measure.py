@@ -1,7 +1,33 @@
-"""Sensitivities of a trained net's states (init, t*, final, mean-channel) on a probe set."""
+"""Sensitivities of a trained net's states on a probe set.
+
+States (the `state` column of the per-seed sensitivity table):
+
+- init, t_star, final: the net at initialisation, at t* (when recorded) and after training;
+  the representation of layer k is h_k(x), [H, L_k].
+- channel_mean, operation (a), the authors' measurement: the layer-k representation of the
+  TRAINED net averaged over the channel axis, f_k^mean(x) = (1/H) sum_c h_k(x)_c, [1, L_k]
+  (channel_mean_hidden). The net itself is not changed: every layer still sees all H trained
+  channels of the layer below.
+- mean_channel, operation (b), the ablation: the net with every layer's filters and biases
+  replaced by their mean (simple_cnn.mean_channel); its channels are identical, and its
+  representation h_k^(b)(x) is measured as it is.
+
+- init_channel_mean, init_mean_channel: the same two operations on the net at initialisation
+  (a control: what averaging channels, or filters, does to a net that has learnt nothing).
+
+Every state is measured with the same estimator (sensitivity.sensitivities) on the same probe
+images and perturbations. A state's sensitivity at layer k is *defined* when its representation
+differs between probe images beyond round-off (Delta_k above the estimator's threshold,
+sensitivity.delta_is_undefined, relative to the features' mean square); where it does not, the
+representation is the same for every probe input ("dead": exactly, as a ReLU layer that is off
+everywhere, or to float64 resolution, as a tanh mean-filter net contracted onto its fixed point),
+and D_k, G_k, R_k are undefined: the table says defined = False and holds NaN for them, never 0
+or inf.
+"""
 from __future__ import annotations
 
 import time
+from typing import Callable
 
 import numpy as np
 import pandas as pd
@@ -9,33 +35,77 @@ import torch
 
 from .probes import perturbations
 from .receptive_field import theory_receptive_field
-from .sensitivity import sensitivities
+from .sensitivity import Representations, delta_is_undefined, sensitivities
 from .simple_cnn import SimpleCNN, from_state, homogeneous, mean_channel
 
+MEASURE_COLUMNS = ["D", "G_plain", "G_rect", "R_plain", "R_rect"]
 
-def sensitivity_table(net: SimpleCNN, probe: dict, batch_size: int) -> pd.DataFrame:
+
+def channel_mean_hidden(net: SimpleCNN) -> Representations:
+    """Operation (a): x -> [f_1^mean(x), ..., f_K^mean(x)], f_k^mean = channel mean of h_k, [B, 1, L_k]."""
+    def represent(x: torch.Tensor) -> list[torch.Tensor]:
+        return [h.mean(1, keepdim=True) for h in net.hidden(x)]
+    return represent
+
+
+@torch.no_grad()
+def second_moments(represent: Representations, clean: torch.Tensor, batch_size: int) -> np.ndarray:
+    """mean_i ||f_k(x_i)||^2 over the probe images, per layer (float64): the features' scale that
+    sensitivity.delta_is_undefined compares Delta with (the estimator's own mean_square)."""
+    total = None
+    for lo in range(0, clean.shape[0], batch_size):
+        sq = [float((r.flatten(1).double() ** 2).sum()) for r in represent(clean[lo:lo + batch_size])]
+        total = sq if total is None else [a + b for a, b in zip(total, sq)]
+    return np.array(total) / clean.shape[0]
+
+
+def representation_table(represent: Representations, probe: dict, batch_size: int) -> pd.DataFrame:
+    """Columns k, delta, D, G_plain, G_rect, R_plain, R_rect, defined for the layers of `represent`."""
+    clean = torch.as_tensor(probe["clean"], dtype=torch.float64)
     pert = {k: torch.as_tensor(v, dtype=torch.float64) for k, v in perturbations(probe).items()}
-    out = sensitivities(net.hidden, torch.as_tensor(probe["clean"], dtype=torch.float64), pert, batch_size)
+    out = sensitivities(represent, clean, pert, batch_size)
+    # the estimator's own rule (NaN where Delta is round-off), made explicit as a column
+    undefined = delta_is_undefined(out["delta"], second_moments(represent, clean, batch_size), clean.shape[0])
+    defined = ~undefined & np.isfinite(out["D"]) & np.isfinite(out["G_plain"]) & np.isfinite(out["G_rect"])
     table = pd.DataFrame({"k": np.arange(1, len(out["delta"]) + 1), "delta": out["delta"],
                           "D": out["D"], "G_plain": out["G_plain"], "G_rect": out["G_rect"]})
     table["R_plain"] = table.D / table.G_plain
     table["R_rect"] = table.D / table.G_rect
+    table.loc[~defined, MEASURE_COLUMNS] = np.nan  # undefined, not 0 or inf
+    table["defined"] = defined
     return table
 
 
-def measure_states(ckpt: dict, probe: dict, batch_size: int, log=print) -> pd.DataFrame:
+def sensitivity_table(net: SimpleCNN, probe: dict, batch_size: int) -> pd.DataFrame:
+    """representation_table of the net's own hidden representations h_1 ... h_K."""
+    return representation_table(net.hidden, probe, batch_size)
+
+
+def state_representations(ckpt: dict) -> dict[str, Callable]:
+    """state -> represent(x) for every measured state of one seed's checkpoint (see the module doc)."""
     nets = {"init": from_state(ckpt["arch"], ckpt["init"])}
     if ckpt["t_star"] is not None:
         nets["t_star"] = from_state(ckpt["arch"], ckpt["t_star"])
     nets["final"] = from_state(ckpt["arch"], ckpt["final"])
-    nets["mean_channel"] = mean_channel(nets["final"])
+    reps = {state: net.hidden for state, net in nets.items()}
+    reps["channel_mean"] = channel_mean_hidden(nets["final"])  # (a)
+    reps["mean_channel"] = mean_channel(nets["final"]).hidden  # (b)
+    reps["init_channel_mean"] = channel_mean_hidden(nets["init"])  # controls
+    reps["init_mean_channel"] = mean_channel(nets["init"]).hidden
+    return reps
+
+
+def measure_states(ckpt: dict, probe: dict, batch_size: int, log=print) -> pd.DataFrame:
     tables = []
-    for state, net in nets.items():
+    for state, represent in state_representations(ckpt).items():
         start = time.perf_counter()
-        t = sensitivity_table(net, probe, batch_size)
+        t = representation_table(represent, probe, batch_size)
         t.insert(0, "state", state)
         tables.append(t)
-        log(f"{state}: {time.perf_counter() - start:.1f} s\n{t.to_string(index=False)}")
+        n_undef = int((~t.defined).sum())
+        note = f"; undefined (representation identical for every probe input) at k = {list(t.k[~t.defined])}" \
+            if n_undef else ""
+        log(f"{state}: {time.perf_counter() - start:.1f} s{note}\n{t.to_string(index=False)}")
     return pd.concat(tables, ignore_index=True)
 
 

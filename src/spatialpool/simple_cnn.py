@@ -79,12 +79,37 @@ def from_state(arch: dict, state: dict, dtype=torch.float64) -> SimpleCNN:
 
 
 def mean_channel(net: SimpleCNN) -> SimpleCNN:
-    """The mean-channel ablation of fig. 7 (dotted) and fig. B2.
+    """Operation (b) of fig. 7 (dotted) and fig. B2: the mean-filter net (measured state 'mean_channel').
 
-    Every filter of layer k is replaced by the mean filter over all (out, in) channel pairs,
-    and every bias by the mean bias of the layer; the 1/sqrt(C_in F) and sqrt(F) scalings
-    and the readout are kept. All channels of every hidden layer are then identical, so the
-    ablated net is a one-channel net whose filter is C_in times the mean filter.
+    Every filter of layer k is replaced by the mean filter wbar_k over all (out, in) channel
+    pairs, and every bias by the mean bias bbar_k of the layer; the 1/sqrt(C_in F) and sqrt(F)
+    scalings and the readout are kept. All channels of every hidden layer are then identical, so
+    the ablated net is a one-channel net whose filter is C_in times the mean filter: the trained
+    channels enter only through wbar_k and bbar_k. (Operation (a), the channel mean of the
+    *trained* net's representation, is measure.channel_mean_hidden.)
+
+    When it is dead. Each channel of layer k computes h_k = sqrt(F) phi(z_k) with
+    z_k = sqrt(C_in / F) (wbar_k * h_{k-1}) + bbar_k, on the common channel h_{k-1} >= 0 (the
+    input images are >= 0, and so is every ReLU layer). With ReLU, if
+        bbar_k < 0  and  sqrt(C_in / F) sum_j max(wbar_kj, 0) max_t h_{k-1}(x)_t <= -bbar_k
+    for every input x, then z_k <= 0 everywhere and h_k(x) = 0 for every x: layer k is dead, and
+    every later layer receives an input-independent constant and returns one (layer k + 1 returns
+    sqrt(F) phi(bbar_{k+1})). A representation that is identical for every probe input has
+    Delta_k = 0, so D_k, G_k, R_k (eq. 1) are undefined from layer k on (measure.py marks
+    them defined = False; tables.undefined_counts counts them). Trained ReLU nets reach this
+    because the mean of H x H trained filters is small (default task-1 runs: taps of 0.01-0.03
+    beyond layer 1, against a weight rms of 0.09) and acts on a common channel that is itself
+    nearly constant, h_{k-1} ~ sqrt(F) relu(bbar_{k-1}), so its response is O(0.1); the mean bias,
+    an average of trained biases of both signs (about half are negative), is O(0.1) of either
+    sign. A layer with bbar_k < 0 beyond the response is dead. Otherwise z_k > 0 for (nearly)
+    every input, the layer is affine, and the live part of the ablated net is the linear
+    one-channel net with filter C_in wbar_k, close to homogeneous. (The condition above is
+    sufficient; deadness is measured on the probe set, where the inequality need only hold for
+    the probe inputs.) With tanh, phi(z) = 0 only at z = 0, so no layer is exactly dead; but the
+    one-channel tanh net with a small mean filter is a contraction onto a fixed point, and its
+    spread over inputs shrinks geometrically with k (default task-1 tanh runs: by ~1e-3 per
+    layer) until it is below float64 resolution; the estimator then calls it undefined too
+    (sensitivity.delta_is_undefined).
     """
     ablated = SimpleCNN(**net.arch()).to(net.b_out.dtype)
     ablated.load_state_dict(net.state_dict())

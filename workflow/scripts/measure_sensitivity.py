@@ -1,16 +1,17 @@
 import sys
 
-import numpy as np
 import torch
 
+from spatialpool.io import exit_briefly_on_corrupted_intermediate, read_npz
 from spatialpool.measure import measure_states
 from spatialpool.training import load_seed
 
 sys.stdout = sys.stderr = open(snakemake.log[0], "w", buffering=1)
+exit_briefly_on_corrupted_intermediate()  # a bad input file: its name and remedy, not a traceback
 torch.set_num_threads(snakemake.threads)
 
 ckpt = load_seed(snakemake.input.weights, int(snakemake.wildcards.seed))
-probe = dict(np.load(snakemake.input.probe))
+probe = read_npz(snakemake.input.probe)
 table = measure_states(ckpt, probe, snakemake.params.batch_size, log=print)
 table.insert(0, "experiment", snakemake.wildcards.experiment)
 table.insert(1, "seed", int(snakemake.wildcards.seed))

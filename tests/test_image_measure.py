@@ -1,10 +1,8 @@
-"""Grid expansion, probe sets, per-net measurements and scorecard criteria of the real-image half."""
+"""Grid expansion, probe sets and per-net measurements of the real-image half (scorecard: test_image_scorecard.py)."""
 import numpy as np
-import pandas as pd
 import pytest
 import torch
 
-from spatialpool import image_scorecard as sc
 from spatialpool.architectures import build
 from spatialpool.diffeo import temperature
 from spatialpool.image_measure import make_probe, measure_perturbed, measure_states
@@ -83,44 +81,3 @@ def test_layers_and_states_of_a_lenet():
     fcn = measure_states(build("fcn2"), build("fcn2"), probe, shuffles=2, batch_size=8, log=lambda *a: None)
     assert set(fcn.state) == {"init", "trained"}  # nothing to shuffle without convolutions
 
-
-def _layers(curves: dict) -> pd.DataFrame:
-    rows = []
-    for (arch, state), values in curves.items():
-        k_max = len(values)
-        for k, r in enumerate([1.0, *values]):
-            rows.append(dict(arch=arch, state=state, noise=0.0, seed=0, shuffle=0 if state == "shuffled" else None,
-                             kind="input" if k == 0 else "ReLU", name="output" if k == k_max else f"l{k}",
-                             is_layer=True, layer=k, rel_depth=k / k_max, R=r))
-    return pd.DataFrame(rows)
-
-
-def test_depth_and_shuffle_criteria():
-    tol = dict(fall_factor=0.5, init_gap=0.5, shuffle_tolerance=0.1)
-    layers = _layers({("a", "trained"): [0.5, 0.1, 0.01], ("a", "init"): [1.0, 0.9, 0.8],
-                      ("a", "shuffled"): [0.7, 0.4, 0.3],
-                      ("b", "trained"): [2.0, 4.0, 8.0], ("b", "init"): [1.0, 1.0, 1.0],
-                      ("b", "shuffled"): [0.9, 0.8, 0.7]})
-    rows = {(r["experiment"], r["claim"][:5]): r for r in sc.depth_rows("x", "2", layers, tol)}
-    assert rows[("x/a", "R_k f")]["passed"] and rows[("x/a", "R_k f")]["measured"] == pytest.approx(0.01)
-    assert not rows[("x/b", "R_k f")]["passed"]
-    frac = rows[("x/a", "shuff")]["measured"]
-    m_t, m_s = np.log([0.5, 0.1, 0.01]).mean(), np.log([0.7, 0.4, 0.3]).mean()
-    assert frac == pytest.approx((m_s - m_t) / -m_t) and rows[("x/a", "shuff")]["passed"]
-    assert not rows[("x/b", "shuff")]["passed"]  # shuffled falls below flat while the trained net rises
-
-
-def test_low_frequency_and_correlation_criteria():
-    agg = pd.DataFrame([dict(arch=a, stage=s, k=k, n_convs=4, rel_depth=k / 4, noise=0.0, aggregate_frequency=v)
-                        for a, trained in (("low", 0.5), ("flat", 0.99))
-                        for k in range(1, 5) for s, v in (("init", 1.0), ("trained", trained))]
-                       + [dict(arch="two", stage=s, k=k, n_convs=2, rel_depth=k / 2, noise=0.0, aggregate_frequency=0.1)
-                          for k in (1, 2) for s in ("init", "trained")])
-    rows = {r["experiment"]: r for r in sc.spectra_rows("x", "2", agg, dict(middle=[0.2, 0.8], low_frequency_margin=0.05))}
-    assert rows["x/low"]["passed"] and not rows["x/flat"]["passed"] and "x/two" not in rows
-    corr = pd.DataFrame([dict(noise=0.0, measure=m, rho=v, ci_low=-1, ci_high=1, n_arch=4)
-                         for m, v in (("D_f", 0.5), ("G_f", -0.4), ("R_f", 0.8))])
-    rows = sc.correlation_rows("x", "1", corr)
-    assert [r["passed"] for r in rows] == [True, True, True]
-    corr.loc[corr.measure == "R_f", "rho"] = 0.3
-    assert [r["passed"] for r in sc.correlation_rows("x", "1", corr)] == [True, True, False]

@@ -89,6 +89,10 @@ def test_window_table_marks_windows_where_the_exact_network_follows_the_law():
     assert not d.loc[(1, 3), "justified"] and d.loc[(2, 6), "justified"]
     assert d.loc[(2, 6), "exact"] == pytest.approx(-1.0) and d.loc[(2, 6), "exponent"] == pytest.approx(-1.0)
     assert (w.k_max - w.k_min + 1).min() == 3
+    # layers outside the premise (e.g. non-homogeneous trained filters) exclude every window holding them
+    w = window_table(_table(-1.0, 1.0), exact, 2, 3, 0.95, 0.1, 0.3, premise=[1, 2, 3, 4, 5])
+    d = w[(w.measure == "D") & (w.state == "final")].set_index(["k_min", "k_max"])
+    assert d.loc[(2, 5), "justified"] and not d.loc[(2, 6), "justified"] and not d.loc[(2, 6), "premise"]
 
 
 def _inputs(final=(-1.0, 1.0), init=(0.0, 0.0), homog=(0.99, 0.35), dead_mean_channel_seeds=(3,)):
@@ -211,7 +215,8 @@ def _appendix_b(tanh_homogeneity: float, tanh_g_plain=(0.02, -0.05, 0.04, 0.0)):
         fin = _table(-2.0, 1.0).assign(homogeneity=h, selected=True)
         collected[exp] = pd.concat([fin, fin.assign(state="channel_mean"),
                                     fin.assign(state="mean_channel", D=fin.D * (3.0 if exp == "tanh" else 1.02))])
-    spectra = pd.DataFrame([dict(experiment=e, k=k, stage=st, mode=m, power=p) for e, top in (("relu", 0.95), ("tanh", 0.7))
+    spectra = pd.DataFrame([dict(experiment=e, seed=s, k=k, stage=st, mode=m, power=p)
+                            for e, top in (("relu", 0.97), ("tanh", tanh_homogeneity)) for s in range(4)
                             for k in range(1, 7) for st, pw in (("init", [1 / 3] * 3), ("final", [top, (1 - top) / 2, (1 - top) / 2]))
                             for m, p in enumerate(pw)])
     return pd.DataFrame(relu_vs_tanh_rows("relu", "tanh", per_seed, collected, spectra, FIT, TOL))
@@ -237,3 +242,17 @@ def test_appendix_b_g_claims_are_not_tested_without_homogeneous_tanh_filters():
     for text in ("is flat", "grows more slowly", "decreases less"):
         r = _row(card, text)
         assert r.verdict == "not tested" and "0 of 4 tanh nets" in r.gate, text
+
+
+def test_no_selected_seed_gives_verdicts_not_errors(tmp_path):
+    """A run where no net interpolates (e.g. a tiny smoke test): every row is judged, none passes."""
+    kw = _inputs()
+    kw["collected"] = kw["collected"].assign(selected=False)
+    kw["selection"] = kw["selection"].assign(selected=False, interpolated=False)
+    kw["fits"] = summarise(exponents(kw["collected"].iloc[:0], FIT), 0.95).assign(experiment="e", homogeneity=np.nan)
+    w = window_table(kw["collected"].iloc[:0], kw["theory"], 2, 3, 0.95, 0.25, 0.3, premise=[]).assign(experiment="e")
+    w.to_csv(tmp_path / "w.csv", index=False)  # as the scorecard reads it back: empty columns lose their dtype
+    kw["windows"] = pd.read_csv(tmp_path / "w.csv")
+    card = pd.DataFrame(experiment_rows(**kw))
+    assert len(card) > 10 and not card.passed.any()
+    assert set(card.verdict) <= {"not reproduced", "not enough data", "not tested", "uninformative"}

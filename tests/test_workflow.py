@@ -27,7 +27,8 @@ def test_every_figure_and_table_is_built(finished):
     row = card[card.claim.str.startswith("diffusion coefficient") & card.claim.str.contains("F = 3")].iloc[0]
     assert float(row.measured) == pytest.approx(1 / 3) and not row.passed
     sens = pd.read_csv(finished / "results/scale_detection/collected/task1_relu.csv")
-    assert set(sens.state) == {"init", "final", "mean_channel"} | ({"t_star"} & set(sens.state))
+    assert set(sens.state) == {"init", "final", "channel_mean", "mean_channel"} | ({"t_star"} & set(sens.state))
+    assert "defined" in sens.columns
     assert sens.seed.nunique() == 2 and sens.k.max() == cfg["experiments"]["task1_relu"]["net"]["depth"]
 
 

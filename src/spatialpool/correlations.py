@@ -50,6 +50,8 @@ def _rho(a: np.ndarray, b: np.ndarray) -> np.ndarray:
 def bootstrap_rho(eps, x, seed: int, n_resamples: int = 2000, level: float = 0.95) -> dict:
     """rho with a percentile interval over resampled architectures; n_dropped: degenerate resamples."""
     a, b = np.log(np.asarray(eps, float)), np.log(np.asarray(x, float))
+    if len(a) < 2:  # no architecture (or one) learned: no correlation to speak of
+        return dict(rho=np.nan, ci_low=np.nan, ci_high=np.nan, n_dropped=0)
     rho = float(_rho(a[None], b[None])[0])
     if len(a) < 3 or not np.isfinite(rho):
         return dict(rho=rho, ci_low=np.nan, ci_high=np.nan, n_dropped=0)

@@ -112,15 +112,18 @@ def summarise(per_seed: pd.DataFrame, level: float, by=("state", "measure")) -> 
 
 
 def window_table(sens: pd.DataFrame, exact: pd.DataFrame, stride: int, min_layers: int, level: float,
-                 rel_tolerance: float, flat_tolerance: float) -> pd.DataFrame:
+                 rel_tolerance: float, flat_tolerance: float, premise=None) -> pd.DataFrame:
     """Exponents over every window, beside the exact homogeneous-filter network's and the prediction.
 
     sens: the selected seeds' tidy table (seed, state, k, A_theory, measures); exact: the exact
-    network's table on the same probe set (k, A_theory, measures; theory_curves rule). A window
-    is *justified* for a measure when the exact spatial-pooling network itself follows the
+    network's table on the same probe set (k, A_theory, measures; theory_curves rule); premise:
+    the layers k where the theory's premise holds for the trained nets (sec. 4: homogeneous
+    mean filters), None for every layer. A window is *justified* for a measure when every layer
+    of it satisfies the premise and the exact spatial-pooling network itself follows the
     asymptotic law there (its exponent agrees with the prediction, predictions.agrees): only
     there can the trained nets be asked to follow it. Columns: state, measure, k_min, k_max,
-    exponent, ci_low, ci_high, sd, n_seeds, n_undefined, per_seed, exact, predicted, justified.
+    exponent, ci_low, ci_high, sd, n_seeds, n_undefined, per_seed, exact, predicted, premise,
+    justified.
     """
     from .predictions import agrees, predicted
 
@@ -130,5 +133,8 @@ def window_table(sens: pd.DataFrame, exact: pd.DataFrame, stride: int, min_layer
     ex = ex.rename(columns={"exponent": "exact"})[["measure", "k_min", "k_max", "exact"]]
     out = out.merge(ex, on=["measure", "k_min", "k_max"], how="left")
     out["predicted"] = [predicted(stride, m) for m in out.measure]
-    out["justified"] = [agrees(e, p, rel_tolerance, flat_tolerance) for e, p in zip(out.exact, out.predicted)]
+    ok = set(sens.k.unique()) if premise is None else set(premise)
+    out["premise"] = [all(k in ok for k in range(lo, hi + 1)) for lo, hi in zip(out.k_min, out.k_max)]
+    out["justified"] = out.premise & np.array([agrees(e, p, rel_tolerance, flat_tolerance)
+                                               for e, p in zip(out.exact, out.predicted)], dtype=bool)
     return out

@@ -14,7 +14,7 @@ import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 import seaborn as sns  # noqa: E402
 
-from .correlations import log_correlation  # noqa: E402
+from .correlations import learned, log_correlation  # noqa: E402
 from .plots import save, setup  # noqa: E402,F401
 
 MEASURES = {"D": "$D_k$", "G": "$G_k$", "R": "$R_k$"}
@@ -151,16 +151,23 @@ def figure_c5(panels: dict[str, pd.DataFrame | None], stem, formats, dpi):
     save(fig, stem, formats, dpi)
 
 
-def _scatter(ax, nets: pd.DataFrame, x: str, colours, error="selected_test_error", label=True):
-    # per-architecture means as correlations.correlation_table takes them (arithmetic, over seeds)
+def _scatter(ax, nets: pd.DataFrame, x: str, colours, error="selected_test_error", label=True,
+             learned_fraction: float | None = None):
+    """Test error against x per net (small) and per architecture (large); rho over the architectures
+    that learned, as correlations.correlation_table computes it for the scorecard. An architecture
+    that did not learn (correlations.learned) is drawn hollow and labelled '(not learned)'."""
     per_arch = nets.groupby("arch", sort=False).agg(err=(error, "mean"), val=(x, "mean"))
+    classes = nets.groupby("arch", sort=False).num_classes.first() if "num_classes" in nets else 2
+    per_arch["learned"] = learned(per_arch.err, classes, learned_fraction) | ~np.isfinite(per_arch.err)
     for arch, g in nets.groupby("arch", sort=False):
         ax.scatter(g[x], g[error], s=8, alpha=0.35, color=colours[arch])
     for arch, r in per_arch.iterrows():
-        ax.scatter(r.val, r.err, s=30, color=colours[arch], edgecolor="k", lw=0.4, label=arch)
+        ax.scatter(r.val, r.err, s=30, color=colours[arch] if r.learned else "none",
+                   edgecolor="k" if r.learned else colours[arch], lw=0.4 if r.learned else 1.2,
+                   label=arch if r.learned else f"{arch} (not learned)")
         if label:
             ax.annotate(arch, (r.val, r.err), fontsize=6, color="0.35", xytext=(3, 3), textcoords="offset points")
-    ok = per_arch[(per_arch.err > 0) & (per_arch.val > 0)]
+    ok = per_arch[per_arch.learned & (per_arch.err > 0) & (per_arch.val > 0)]
     rho = log_correlation(ok.err, ok.val) if len(ok) > 1 else np.nan
     ax.set(xscale="log", yscale="log", xlabel=OUTPUT_MEASURES.get(x, x), ylabel="test error $\\epsilon$")
     for axis in (ax.xaxis, ax.yaxis):  # minor labels of a narrow log range overlap
@@ -168,19 +175,19 @@ def _scatter(ax, nets: pd.DataFrame, x: str, colours, error="selected_test_error
     ax.set_title(f"$\\rho$ = {rho:.2f}", fontsize=8)
 
 
-def figure_c1(nets: pd.DataFrame, stem, formats, dpi, title=""):
+def figure_c1(nets: pd.DataFrame, stem, formats, dpi, title="", learned_fraction=None):
     """Fig. C1: test error against D_f, G_f, R_f across architectures (noise 0)."""
     nets = nets[nets.noise.astype(float) == 0.0]
     colours = _palette(list(dict.fromkeys(nets.arch)))
     fig, axes = plt.subplots(1, 3, figsize=(12, 3.8))
     for ax, m in zip(axes, OUTPUT_MEASURES):
-        _scatter(ax, nets, m, colours)
+        _scatter(ax, nets, m, colours, learned_fraction=learned_fraction)
     axes[0].legend(fontsize=6)
     fig.suptitle(title, fontsize=9)
     save(fig, stem, formats, dpi)
 
 
-def figure_c3(nets: pd.DataFrame, stem, formats, dpi, title=""):
+def figure_c3(nets: pd.DataFrame, stem, formats, dpi, title="", learned_fraction=None):
     """Fig. C3: rows noise levels, columns D_f, G_f, R_f; points are architectures."""
     levels = sorted(nets.noise.astype(float).unique())
     colours = _palette(list(dict.fromkeys(nets.arch)))
@@ -188,7 +195,7 @@ def figure_c3(nets: pd.DataFrame, stem, formats, dpi, title=""):
     for row, level in zip(axes, levels):
         d = nets[nets.noise.astype(float) == level]
         for ax, m in zip(row, OUTPUT_MEASURES):
-            _scatter(ax, d, m, colours)
+            _scatter(ax, d, m, colours, learned_fraction=learned_fraction)
             ax.set_title(f"{title} noise std {level:g}: " + ax.get_title(), fontsize=8)
     axes[0, 0].legend(fontsize=6)
     save(fig, stem, formats, dpi)
@@ -210,7 +217,8 @@ def correlation_bars(ax, corr: pd.DataFrame):
     ax.legend(fontsize=7)
 
 
-def figure_1(probe: dict, nets: pd.DataFrame, corr: pd.DataFrame, stem, formats, dpi, title=""):
+def figure_1(probe: dict, nets: pd.DataFrame, corr: pd.DataFrame, stem, formats, dpi, title="",
+             learned_fraction=None):
     """Fig. 1: left an image, its deformation and the matched noise; centre error vs R_f; right rho bars."""
     from .image_sensitivity import perturb
     fig = plt.figure(figsize=(12, 3.8))
@@ -230,7 +238,7 @@ def figure_1(probe: dict, nets: pd.DataFrame, corr: pd.DataFrame, stem, formats,
         ax.axis("off")
     ax = fig.add_subplot(grid[:, 2])
     clean = nets[nets.noise.astype(float) == 0.0]
-    _scatter(ax, clean, "R_f", _palette(list(dict.fromkeys(clean.arch))))
+    _scatter(ax, clean, "R_f", _palette(list(dict.fromkeys(clean.arch))), learned_fraction=learned_fraction)
     ax.set_title(f"{title}: " + ax.get_title(), fontsize=8)
     ax = fig.add_subplot(grid[:, 3])
     correlation_bars(ax, corr)

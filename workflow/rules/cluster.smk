@@ -4,4 +4,4 @@
 # Resources, groups and retries of the submitted rules are in the profile.
 
 
-localrules: all, select_checkpoints, collect_experiment, fit_exponents, fits_table, mean_filter_tables, scorecard, fig7, figB1, figB2, fig_appendix_A, fig_receptive_field, fig_training
+localrules: all, select_checkpoints, collect_experiment, fit_exponents, fits_table, mean_filter_tables, scorecard, referee_summary, fig7, fig_windows, figB1, figB2, fig_appendix_A, fig_receptive_field, fig_training

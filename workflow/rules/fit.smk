@@ -8,6 +8,8 @@ rule collect_experiment:
         theory=f"{SD}/theory/{{experiment}}.csv",
     output:
         f"{SD}/collected/{{experiment}}.csv",
+    params:
+        upstream=lambda w: upstream(measured(w.experiment)),
     conda:
         CONDA_ENV
     log:
@@ -19,12 +21,17 @@ rule collect_experiment:
 rule fit_exponents:
     input:
         collected=f"{SD}/collected/{{experiment}}.csv",
+        theory=f"{SD}/theory/{{experiment}}.csv",
     output:
         summary=f"{SD}/fits/{{experiment}}.csv",
         per_seed=f"{SD}/fits/{{experiment}}_per_seed.csv",
+        windows=f"{SD}/fits/{{experiment}}_windows.csv",
     params:
         fit=lambda w: canonical(experiment(w)["fit"]),
         fits=canonical(config["fits"]),
+        stride=lambda w: experiment(w)["net"]["stride"],
+        tolerances=canonical(config["scorecard"]),
+        upstream=lambda w: upstream(measured(w.experiment)),
     conda:
         CONDA_ENV
     log:
@@ -38,6 +45,8 @@ rule fits_table:
         expand(f"{SD}/fits/{{experiment}}.csv", experiment=EXPERIMENTS),
     output:
         report(f"{TABLES}/fits.csv", caption="../report/fits.rst", category="Tables"),
+    params:
+        upstream=upstream({e: fitted(e) for e in EXPERIMENTS}),
     conda:
         CONDA_ENV
     log:
@@ -51,6 +60,8 @@ rule mean_filter_tables:
         [f"{SD}/filters/{e}/seed{s}_mean_filters.csv" for e in config["figures"]["fig7"] for s in seeds_of(e)],
     output:
         report(f"{TABLES}/table_C2_C3.csv", caption="../report/table_C2_C3.rst", category="Tables"),
+    params:
+        upstream=upstream({e: trained(e) for e in config["figures"]["fig7"]}),
     conda:
         CONDA_ENV
     log:

@@ -21,6 +21,7 @@ rule image_measure:
         aggregates=f"{IM}/measure/{NET}_aggregates.csv",
     params:
         settings=lambda w: _measure_settings(),
+        upstream=lambda w: upstream(image_measured(w.group, [dict(w.items())])),
     threads: 1
     conda:
         CONDA_ENV
@@ -48,6 +49,8 @@ rule image_collect:
         spectra=f"{IM}/collected/{{group}}/spectra.csv",
         aggregates=f"{IM}/collected/{{group}}/aggregates.csv",
         history=f"{IM}/collected/{{group}}/history.csv",
+    params:
+        upstream=lambda w: upstream(image_measured(w.group)),
     conda:
         CONDA_ENV
     log:
@@ -65,6 +68,7 @@ rule image_correlations:
                category="Real images", subcategory="Tables"),
     params:
         correlations=canonical(IMAGES.get("correlations", {})),
+        upstream=lambda w: upstream(image_measured(w.group)),
     conda:
         CONDA_ENV
     log:
@@ -109,6 +113,8 @@ rule imagenet_collect:
         layers=f"{IM}/collected/imagenet/layers.csv",
         spectra=f"{IM}/collected/imagenet/spectra.csv",
         aggregates=f"{IM}/collected/imagenet/aggregates.csv",
+    params:
+        upstream=lambda w: upstream(imagenet_measured()),
     conda:
         CONDA_ENV
     log:
@@ -135,22 +141,23 @@ def image_groups_of(kinds):
 
 
 def imagenet_collected():
-    return {k: f"{IM}/collected/imagenet/{k}.csv" for k in ("layers", "aggregates")} if IMAGENET else {}
+    return {k: f"{IM}/collected/imagenet/{k}.csv" for k in ("layers", "aggregates", "spectra")} if IMAGENET else {}
 
 
 rule image_scorecard:
     """The scorecard rows of section 2 and appendix C, computed from the collected tables."""
     input:
-        layers=expand(f"{IM}/collected/{{group}}/layers.csv", group=IMAGE_GROUPS),
-        aggregates=expand(f"{IM}/collected/{{group}}/aggregates.csv", group=IMAGE_GROUPS),
-        correlations=expand(f"{TABLES}/correlations_{{group}}.csv", group=IMAGE_GROUPS),
+        layers=expand(f"{IM}/collected/{{group}}/layers.csv", group=IMAGE_GROUP_NAMES),
+        aggregates=expand(f"{IM}/collected/{{group}}/aggregates.csv", group=IMAGE_GROUP_NAMES),
+        spectra=expand(f"{IM}/collected/{{group}}/spectra.csv", group=IMAGE_GROUP_NAMES),
+        correlations=expand(f"{TABLES}/correlations_{{group}}.csv", group=IMAGE_GROUP_NAMES),
         imagenet=lambda w: list(imagenet_collected().values()),
     output:
         report(f"{TABLES}/scorecard_images.csv", caption="../report/scorecard_images.rst", category="Scorecard"),
     params:
-        groups=list(IMAGE_GROUPS),
-        kinds={g: IMAGE_DATASETS[s["dataset"]]["kind"] for g, s in IMAGE_GROUPS.items()},
+        kinds=canonical({g: IMAGE_DATASETS[s["dataset"]]["kind"] for g, s in IMAGE_GROUPS.items()}),
         tolerances=canonical(IMAGES.get("scorecard", {})),
+        upstream=lambda w: upstream(image_lineage()),
     conda:
         CONDA_ENV
     log:

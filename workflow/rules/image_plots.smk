@@ -29,7 +29,8 @@ rule fig1:
     output:
         figure("fig1", "fig1.rst", "Real images", "Section 2"),
     params:
-        image_plot_params(group=IMG_GROUP),
+        image_plot_params(group=IMG_GROUP, learned_fraction=IMAGES.get("correlations", {}).get("learned_fraction")),
+        upstream=lambda w: upstream(image_lineage([IMG_GROUP], imagenet=False)),
     conda:
         CONDA_ENV
     log:
@@ -46,6 +47,7 @@ rule fig3:
         figure("fig3", "fig3.rst", "Real images", "Section 2"),
     params:
         image_plot_params(group=IMG_GROUP, archs=IMAGE_FIGS.get("fig3")),
+        upstream=lambda w: upstream(image_lineage([IMG_GROUP], imagenet=True)),
     conda:
         CONDA_ENV
     log:
@@ -63,6 +65,7 @@ rule fig4:
         figure("fig4", "fig4.rst", "Real images", "Section 2"),
     params:
         image_plot_params(groups=[IMG_GROUP, SD_GROUP], archs=IMAGE_FIGS.get("fig4")),
+        upstream=lambda w: upstream(image_lineage([IMG_GROUP, SD_GROUP], imagenet=True)),
     conda:
         CONDA_ENV
     log:
@@ -77,7 +80,8 @@ rule figC1:
     output:
         figure("figC1", "figC1.rst", "Real images", "Appendix C"),
     params:
-        image_plot_params(group=SD_GROUP),
+        image_plot_params(group=SD_GROUP, learned_fraction=IMAGES.get("correlations", {}).get("learned_fraction")),
+        upstream=lambda w: upstream(image_lineage([SD_GROUP], imagenet=False)),
     conda:
         CONDA_ENV
     log:
@@ -93,6 +97,7 @@ rule figC2:
         figure("figC2", "figC2.rst", "Real images", "Appendix C"),
     params:
         image_plot_params(group=SD_GROUP, rows=IMAGE_FIGS.get("figC2")),
+        upstream=lambda w: upstream(image_lineage([SD_GROUP], imagenet=False)),
     conda:
         CONDA_ENV
     log:
@@ -107,7 +112,8 @@ rule figC3:
     output:
         figure("figC3", "figC3.rst", "Real images", "Appendix C"),
     params:
-        image_plot_params(group=IMG_GROUP),
+        image_plot_params(group=IMG_GROUP, learned_fraction=IMAGES.get("correlations", {}).get("learned_fraction")),
+        upstream=lambda w: upstream(image_lineage([IMG_GROUP], imagenet=False)),
     conda:
         CONDA_ENV
     log:
@@ -124,6 +130,7 @@ rule figC4:
         figure("figC4", "figC4.rst", "Real images", "Appendix C"),
     params:
         image_plot_params(group=IMG_GROUP, archs=IMAGE_FIGS.get("figC4")),
+        upstream=lambda w: upstream(image_lineage([IMG_GROUP], imagenet=True)),
     conda:
         CONDA_ENV
     log:
@@ -141,6 +148,7 @@ rule figC5:
         figure("figC5", "figC5.rst", "Real images", "Appendix C"),
     params:
         image_plot_params(groups=[IMG_GROUP, SD_GROUP]),
+        upstream=lambda w: upstream(image_lineage([IMG_GROUP, SD_GROUP], imagenet=True)),
     conda:
         CONDA_ENV
     log:
@@ -156,6 +164,7 @@ rule figC6:
         figure("figC6", "figC6.rst", "Real images", "Appendix C"),
     params:
         image_plot_params(archs=IMAGE_FIGS.get("figC6")),
+        upstream=lambda w: upstream(image_lineage([], imagenet=True)),
     conda:
         CONDA_ENV
     log:
@@ -173,6 +182,7 @@ rule figC7:
         figure("figC7", "figC7.rst", "Real images", "Appendix C"),
     params:
         image_plot_params(groups=[IMG_GROUP, SD_GROUP], archs=IMAGE_FIGS.get("figC7")),
+        upstream=lambda w: upstream(image_lineage([IMG_GROUP, SD_GROUP], imagenet=True)),
     conda:
         CONDA_ENV
     log:
@@ -183,11 +193,12 @@ rule figC7:
 
 rule fig_image_training:
     input:
-        [collected_file(g, "history") for g in IMAGE_GROUPS],
+        [collected_file(g, "history") for g in IMAGE_GROUP_NAMES],
     output:
         figure("fig_image_training", "fig_image_training.rst", "Real images", "Training"),
     params:
-        image_plot_params(groups=list(IMAGE_GROUPS)),
+        image_plot_params(groups=IMAGE_GROUP_NAMES),  # in the order of the inputs
+        upstream=lambda w: upstream(image_lineage(IMAGE_GROUP_NAMES, imagenet=False)),
     conda:
         CONDA_ENV
     log:
@@ -197,11 +208,11 @@ rule fig_image_training:
 
 
 def image_outputs():
-    """Targets of the real-image half (empty without an `images:` section)."""
+    """Targets of the real-image half, intermediates included (empty without an `images:` section)."""
     if not IMAGES:
         return []
-    out = [f"{TABLES}/table_C1.csv", f"{TABLES}/scorecard_images.csv"]
-    out += [f"{TABLES}/correlations_{g}.csv" for g in IMAGE_GROUPS]
+    out = [f"{TABLES}/table_C1.csv", f"{TABLES}/scorecard_images.csv"] + image_intermediates()
+    out += [f"{TABLES}/correlations_{g}.csv" for g in IMAGE_GROUP_NAMES]
     for fig in IMAGE_PLOT_RULES:
         out += expand(f"{FIGURES}/{fig}.{{fmt}}", fmt=FORMATS)
     return out

@@ -13,6 +13,8 @@ IMAGES = IW.normalise(config.get("images"))
 IMAGE_DATASETS = IMAGES.get("datasets", {})
 IMAGE_GROUPS = IMAGES.get("groups", {})
 IMAGENET = IMAGES.get("imagenet")
+# One order for every rule that pairs group names with files (as EXPERIMENTS, common.smk).
+IMAGE_GROUP_NAMES = sorted(IMAGE_GROUPS)
 
 
 def _alternatives(names):
@@ -49,6 +51,51 @@ def per_net(pattern, group=None):
 
 
 NET = "{group}/{arch}/noise{noise}/seed{seed}"
+
+
+# Provenance of the real-image results (see upstream() in common.smk): what each was computed from.
+
+
+def image_trained(group, arch, noise):
+    """A net's result, curves and summary (rule image_train); its seed is in its path."""
+    return dict(dataset=IMAGE_DATASETS[IMAGE_GROUPS[group]["dataset"]],
+                width_factor=IW.arch_spec(IMAGES, group, arch)["width_factor"],
+                train=IW.train_params(IMAGES, group, arch, noise))
+
+
+def image_measured(group, nets=None):
+    """Measurements of a group's nets (all of them by default): their training, the probe set, the
+    measurement settings."""
+    nets = image_nets([group]) if nets is None else nets
+    return dict(nets={NET.format(**n): image_trained(n["group"], n["arch"], n["noise"]) for n in nets},
+                dataset=IMAGE_DATASETS[IMAGE_GROUPS[group]["dataset"]], probe=IMAGES["probe"],
+                shuffles=IMAGES["shuffles"])
+
+
+def imagenet_measured():
+    """The ImageNet tables: the imagenet_measure settings."""
+    return dict(imagenet=IMAGENET, shuffles=IMAGES["shuffles"]) if IMAGENET else None
+
+
+def image_lineage(groups=None, imagenet=True):
+    """Tables and figures of the given groups (all by default): their nets' measurements, the
+    correlation settings, and the ImageNet measurements where they are read."""
+    groups = IMAGE_GROUP_NAMES if groups is None else groups
+    return dict(groups={g: image_measured(g) for g in groups}, correlations=IMAGES.get("correlations", {}),
+                imagenet=imagenet_measured() if imagenet else None)
+
+
+def image_intermediates():
+    """Every file of the real-image half between the config and its tables (see intermediates())."""
+    datasets = sorted({IMAGE_GROUPS[g]["dataset"] for g in IMAGE_GROUP_NAMES})
+    out = [image_dataset_file(d) for d in datasets] + expand(list(rules.image_probe.output), dataset=datasets)
+    per_net_outputs = list(rules.image_train.output) + list(rules.image_measure.output)
+    out += [p.format(**n) for n in image_nets() for p in per_net_outputs]
+    out += expand(list(rules.image_collect.output), group=IMAGE_GROUP_NAMES)
+    if IMAGENET:
+        out += expand(list(rules.imagenet_measure.output), model=IMAGENET["models"])
+        out += list(rules.imagenet_collect.output)
+    return out
 
 
 rule image_dataset:

@@ -6,6 +6,7 @@ rule sensitivity:
         f"{SD}/sensitivity/{{experiment}}/seed{{seed}}.csv",
     params:
         batch_size=config["probe"]["batch_size"],
+        upstream=lambda w: upstream(measured(w.experiment)),
     threads: 1
     conda:
         CONDA_ENV
@@ -27,6 +28,7 @@ rule theory_curves:
         activation=lambda w: experiment(w)["activation"],
         length=lambda w: task_of(w)["length"],
         batch_size=config["probe"]["batch_size"],
+        upstream=lambda w: upstream(probed(w.experiment)),
     conda:
         CONDA_ENV
     log:
@@ -42,6 +44,7 @@ rule receptive_field:
         f"{SD}/receptive_field/{{experiment}}/seed{{seed}}.csv",
     params:
         length=lambda w: task_of(w)["length"],
+        upstream=lambda w: upstream(trained(w.experiment)),
     conda:
         CONDA_ENV
     log:
@@ -56,6 +59,8 @@ rule filters:
     output:
         mean=f"{SD}/filters/{{experiment}}/seed{{seed}}_mean_filters.csv",
         spectra=f"{SD}/filters/{{experiment}}/seed{{seed}}_spectra.csv",
+    params:
+        upstream=lambda w: upstream(trained(w.experiment)),
     conda:
         CONDA_ENV
     log:

@@ -12,12 +12,29 @@ rule fig7:
         plot=plot_params(),
         fits=canonical({e: config["experiments"][e]["fit"] | {"stride": config["experiments"][e]["net"]["stride"]}
                         for e in config["figures"]["fig7"]}),
+        upstream=upstream({e: measured(e) for e in config["figures"]["fig7"]}),
     conda:
         CONDA_ENV
     log:
         "logs/plots/fig7.log",
     script:
         "../scripts/plot_fig7.py"
+
+
+rule fig_windows:
+    input:
+        [f"{SD}/fits/{e}_windows.csv" for e in config["figures"]["fig7"]],
+    output:
+        figure("fig_windows", "fig_windows.rst", "Figure 7"),
+    params:
+        plot=plot_params(),
+        upstream=upstream({e: fitted(e) for e in config["figures"]["fig7"]}),
+    conda:
+        CONDA_ENV
+    log:
+        "logs/plots/fig_windows.log",
+    script:
+        "../scripts/plot_windows.py"
 
 
 rule figB1:
@@ -29,6 +46,7 @@ rule figB1:
     params:
         plot=plot_params(),
         experiments=list(config["figures"]["appendix_b"].values()),
+        upstream=upstream({e: trained(e) for e in config["figures"]["appendix_b"].values()}),
     conda:
         CONDA_ENV
     log:
@@ -45,6 +63,7 @@ rule figB2:
     params:
         plot=plot_params(),
         fits=canonical({e: config["experiments"][e]["fit"] for e in config["figures"]["appendix_b"].values()}),
+        upstream=upstream({e: measured(e) for e in config["figures"]["appendix_b"].values()}),
     conda:
         CONDA_ENV
     log:
@@ -61,6 +80,7 @@ rule fig_appendix_A:
         figure("fig_appendix_A", "fig_appendix_A.rst", "Appendix A"),
     params:
         plot=plot_params(),
+        upstream=upstream(config["appendix_a"]),
     conda:
         CONDA_ENV
     log:
@@ -76,6 +96,7 @@ rule fig_receptive_field:
         figure("fig_receptive_field", "fig_receptive_field.rst", "Receptive fields"),
     params:
         plot=plot_params(),
+        upstream=upstream({e: measured(e) for e in EXPERIMENTS}),
     conda:
         CONDA_ENV
     log:
@@ -91,6 +112,7 @@ rule fig_training:
         figure("fig_training", "fig_training.rst", "Training"),
     params:
         plot=plot_params(),
+        upstream=upstream({e: trained(e) for e in EXPERIMENTS}),
     conda:
         CONDA_ENV
     log:

@@ -32,6 +32,8 @@ rule select_checkpoints:
         rules.train.output.summary,
     output:
         f"{SD}/selection/{{experiment}}.csv",
+    params:
+        upstream=lambda w: upstream(trained(w.experiment)),
     conda:
         CONDA_ENV
     log:

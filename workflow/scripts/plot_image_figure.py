@@ -21,7 +21,8 @@ def read(files):
 
 if fig == "fig1":
     probe = read_torch(i.probe, weights_only=False)
-    ip.figure_1(probe, read(i.nets), read(i.correlations), stem, formats, dpi, title=p["group"])
+    ip.figure_1(probe, read(i.nets), read(i.correlations), stem, formats, dpi, title=p["group"],
+                learned_fraction=p.get("learned_fraction"))
 elif fig in ("fig3", "figC4"):
     panels = {p["group"]: read(i.layers), "ImageNet": read(i.imagenet)}
     ip.figure_depth(panels, p["archs"], stem, formats, dpi)
@@ -31,11 +32,11 @@ elif fig in ("fig4", "figC7"):
 elif fig == "figC6":
     ip.figure_spectra({"ImageNet": read(i.imagenet)}, p["archs"], stem, formats, dpi, max_layers=16)
 elif fig == "figC1":
-    ip.figure_c1(read(i.nets), stem, formats, dpi, title=p["group"])
+    ip.figure_c1(read(i.nets), stem, formats, dpi, title=p["group"], learned_fraction=p.get("learned_fraction"))
 elif fig == "figC2":
     ip.figure_c2(read(i.layers), p["rows"], stem, formats, dpi, title=p["group"])
 elif fig == "figC3":
-    ip.figure_c3(read(i.nets), stem, formats, dpi, title=p["group"])
+    ip.figure_c3(read(i.nets), stem, formats, dpi, title=p["group"], learned_fraction=p.get("learned_fraction"))
 elif fig == "figC5":
     panels = {p["groups"][0]: read(i.images), "ImageNet": read(i.imagenet), p["groups"][1]: read(i.scale_detection)}
     ip.figure_c5(panels, stem, formats, dpi)

@@ -1,9 +1,10 @@
 import sys
 
-from spatialpool.io import read_table
+from spatialpool.io import exit_briefly_on_corrupted_intermediate, read_table
 from spatialpool.referee import summary, to_html
 
 sys.stdout = sys.stderr = open(snakemake.log[0], "w", buffering=1)
+exit_briefly_on_corrupted_intermediate()  # a bad input file: its name and remedy, not a traceback
 
 table = summary(read_table(snakemake.input[0]))
 table.to_csv(snakemake.output.csv, index=False)

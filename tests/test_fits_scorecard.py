@@ -184,6 +184,19 @@ def test_verdict_rules():
     assert verdict(False, False, n=4, n_min=3) == "not reproduced"
     assert verdict(True, False, n=2, n_min=3) == "not enough data"
     assert verdict(True, False, n=4, n_min=3, gate="no homogeneous filters") == "not tested"
+    # task 2's G exponent: mean 0.84 is within 25% of +1, but the interval [0.26, 1.42] is not
+    assert verdict(True, False, n=4, n_min=3, too_wide=True) == "not enough data"
+    assert verdict(False, False, n=4, n_min=3, too_wide=True) == "not reproduced"
+
+
+def test_a_passing_mean_with_an_interval_beyond_the_tolerance_is_not_enough_data():
+    kw = _inputs()
+    fits = kw["fits"]
+    wide = (fits.state == "final") & (fits.measure == "G_rect")
+    fits.loc[wide, ["ci_low", "ci_high"]] = [0.26, 1.42]
+    card = pd.DataFrame(experiment_rows(**kw))
+    assert _row(card, "exponent of G_rect_k against").verdict == "not enough data"
+    assert _row(card, "exponent of D_k against").verdict == "reproduced"
 
 
 def test_appendix_a_rows_refute_the_paper_and_their_controls_fail():

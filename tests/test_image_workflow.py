@@ -76,7 +76,7 @@ def test_image_claims_are_in_both_scorecards(tiny_run):
 def test_plot_parameters_rerun_only_plots(tiny_run, tmp_path):
     jobs = planned_after_edit(tiny_run, tmp_path, lambda c: c["plots"].update(dpi=61))
     assert IMAGE_PLOTS & set(jobs)
-    assert set(jobs) - {"all"} <= IMAGE_PLOTS | {"fig7", "figB1", "figB2", "fig_appendix_A", "fig_receptive_field",
+    assert set(jobs) - {"all"} <= IMAGE_PLOTS | {"fig7", "fig_windows", "figB1", "figB2", "fig_appendix_A", "fig_receptive_field",
                                                  "fig_training"}
 
 

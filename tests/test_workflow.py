@@ -17,7 +17,7 @@ def finished(tiny_run):
 
 def test_every_figure_and_table_is_built(finished):
     cfg = yaml.safe_load(TINY.read_text())
-    for fig in ("fig7", "figB1", "figB2", "fig_appendix_A", "fig_receptive_field", "fig_training"):
+    for fig in ("fig7", "fig_windows", "figB1", "figB2", "fig_appendix_A", "fig_receptive_field", "fig_training"):
         for fmt in cfg["plots"]["formats"]:
             assert (finished / f"results/figures/{fig}.{fmt}").stat().st_size > 1000
     card = pd.read_csv(finished / "results/tables/scorecard.csv")
@@ -27,8 +27,12 @@ def test_every_figure_and_table_is_built(finished):
     row = card[card.claim.str.startswith("diffusion coefficient") & card.claim.str.contains("F = 3")].iloc[0]
     assert float(row.measured) == pytest.approx(1 / 3) and not row.passed
     sens = pd.read_csv(finished / "results/scale_detection/collected/task1_relu.csv")
-    assert set(sens.state) == {"init", "final", "channel_mean", "mean_channel"} | ({"t_star"} & set(sens.state))
+    assert set(sens.state) == ({"init", "final", "channel_mean", "mean_channel", "init_channel_mean",
+                                "init_mean_channel"} | ({"t_star"} & set(sens.state)))
+    # every row says whether its sensitivity is defined; the verdicts are the scorecard's vocabulary
     assert "defined" in sens.columns
+    assert set(card.verdict) <= {"reproduced", "not reproduced", "uninformative", "not enough data", "not tested"}
+    assert (finished / "results/tables/referee_summary.html").stat().st_size > 500
     assert sens.seed.nunique() == 2 and sens.k.max() == cfg["experiments"]["task1_relu"]["net"]["depth"]
 
 
@@ -55,7 +59,7 @@ def test_plot_parameter_reruns_only_plots(finished, tmp_path):
     assert jobs, "a plotting change must rerun the plots"
     image_plots = {"fig1", "fig3", "fig4", "figC1", "figC2", "figC3", "figC4", "figC5", "figC6", "figC7",
                    "fig_image_training"}
-    assert set(jobs) - {"all"} <= {"fig7", "figB1", "figB2", "fig_appendix_A", "fig_receptive_field", "fig_training"} | image_plots
+    assert set(jobs) - {"all"} <= {"fig7", "fig_windows", "figB1", "figB2", "fig_appendix_A", "fig_receptive_field", "fig_training"} | image_plots
 
 
 def test_training_parameter_reruns_that_training_and_downstream_only(finished, tmp_path):

@@ -6,7 +6,8 @@ not learn, an identity "ablation", a permutation of architectures, ...). The ver
 
 - ``not tested``: a precondition of the claim is not met (e.g. the tanh nets never learned the
   homogeneous filters whose consequence the claim is about); ``gate`` says which;
-- ``not enough data``: fewer valid seeds / architectures than the claim needs (``n < n_min``);
+- ``not enough data``: fewer valid seeds / architectures than the claim needs (``n < n_min``),
+  or an estimate that passes with an interval reaching beyond the tolerance (``too_wide``);
 - ``uninformative``: the criterion passes on the data *and* on the control, so passing says
   nothing about the claim;
 - ``reproduced`` / ``not reproduced``: the criterion passes on the data and fails on its control /
@@ -27,12 +28,16 @@ COLUMNS = ["section", "claim", "experiment", "paper", "measured", "ci_low", "ci_
 
 
 def verdict(passed_data: bool, control_passed: bool | None, n: int | None = None, n_min: int = 1,
-            gate: str = "") -> str:
+            gate: str = "", too_wide: bool = False) -> str:
     """The verdict of one claim (module docstring). control_passed None: no control could be
-    evaluated, which is itself a reason not to call the claim reproduced ('uninformative')."""
+    evaluated, which is itself a reason not to call the claim reproduced ('uninformative').
+    too_wide: the estimate passes but its interval reaches beyond the tolerance, so the seeds
+    cannot decide ('not enough data')."""
     if gate:  # a failed premise explains a lack of valid seeds too: say so first
         return "not tested"
     if n is not None and n < n_min:
+        return "not enough data"
+    if passed_data and too_wide:
         return "not enough data"
     if not passed_data:
         return "not reproduced"
@@ -43,7 +48,8 @@ def verdict(passed_data: bool, control_passed: bool | None, n: int | None = None
 
 def row(section: str, claim: str, experiment: str, paper, measured, passed_data: bool, *,
         control: str, control_measured, control_passed: bool | None, criterion: str,
-        ci=(np.nan, np.nan), n: int | None = None, n_min: int = 1, effect=np.nan, gate: str = "") -> dict:
+        ci=(np.nan, np.nan), n: int | None = None, n_min: int = 1, effect=np.nan, gate: str = "",
+        too_wide: bool = False) -> dict:
     """One scorecard row; see the module docstring for the verdict.
 
     paper: the paper's value or statement; measured / control_measured: the criterion's statistic
@@ -54,7 +60,7 @@ def row(section: str, claim: str, experiment: str, paper, measured, passed_data:
     passed_data = bool(passed_data) and _finite(measured)
     if control_passed is not None:
         control_passed = bool(control_passed)
-    v = verdict(passed_data, control_passed, n, n_min, gate)
+    v = verdict(passed_data, control_passed, n, n_min, gate, too_wide)
     return dict(section=section, claim=claim, experiment=experiment, paper=paper, measured=measured,
                 ci_low=ci[0], ci_high=ci[1], n=np.nan if n is None else int(n), n_min=n_min, effect=effect,
                 criterion=criterion, passed_data=passed_data, control=control,

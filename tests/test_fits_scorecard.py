@@ -6,7 +6,8 @@ import pytest
 
 from spatialpool.claims import verdict
 from spatialpool.fits import exponents, loglog_slope, summarise, t_interval, window_of, window_table
-from spatialpool.scorecard import appendix_a_rows, experiment_rows, flat, per_layer_gap, within
+from spatialpool.predictions import agrees
+from spatialpool.scorecard import appendix_a_rows, experiment_rows, flat, per_layer_gap
 
 FIT = {"D": [1, 4], "G": [2, 5]}
 TOL = {"rel_tolerance": 0.25, "flat_tolerance": 0.3, "homogeneity_threshold": 0.9, "layer_tolerance": 0.25,
@@ -73,8 +74,9 @@ def test_summary_of_no_selected_seed_is_empty_not_an_error():
     assert summarise(exponents(_table(-1, 1).iloc[:0], FIT), 0.95).empty
 
 
-def test_within_relative_tolerance_and_flat_is_an_equivalence_test():
-    assert within(-1.6, -2.0, 0.25) and not within(-1.4, -2.0, 0.25) and not within(np.nan, -2.0, 0.25)
+def test_agreement_with_a_prediction_and_flat_is_an_equivalence_test():
+    assert agrees(-1.6, -2.0, 0.25, 0.3) and not agrees(-1.4, -2.0, 0.25, 0.3) and not agrees(np.nan, -2.0, 0.25, 0.3)
+    assert agrees(0.2, 0.0, 0.25, 0.3) and not agrees(0.35, 0.0, 0.25, 0.3)  # a predicted 0: absolute tolerance
     assert flat(-0.1, 0.2, 0.3)
     assert not flat(-0.32, -0.16, 0.3)  # the tanh exponent -0.24 of the referee: its interval leaves +-0.3
     assert not flat(np.nan, 0.1, 0.3)

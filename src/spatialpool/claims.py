@@ -14,7 +14,7 @@ not learn, an identity "ablation", a permutation of architectures, ...). The ver
   fails on the data.
 
 ``passed`` is True only for ``reproduced``. Tests apply every criterion to its control
-(tests/test_claims.py, tests/test_fits_scorecard.py).
+(tests/test_fits_scorecard.py, tests/test_image_scorecard.py, tests/test_correlations.py).
 """
 from __future__ import annotations
 

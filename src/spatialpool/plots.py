@@ -13,6 +13,7 @@ import pandas as pd  # noqa: E402
 import seaborn as sns  # noqa: E402
 
 from .fits import window_of  # noqa: E402
+from .predictions import predicted  # noqa: E402
 from .tables import is_defined  # noqa: E402
 
 STATE_STYLE = {  # state -> (label, colour, linestyle, marker)
@@ -26,7 +27,6 @@ STATE_STYLE = {  # state -> (label, colour, linestyle, marker)
 }
 MEASURE_LABEL = {"D": "$D_k$", "G_rect": "$G_k$ (rectified noise)", "G_plain": "$G_k$ (zero-mean noise)",
                  "R_rect": "$R_k$ (rectified noise)", "R_plain": "$R_k$ (zero-mean noise)"}
-PREDICTIONS = {1: {"D": -2.0, "G_rect": 1.0, "R_rect": -3.0}, 2: {"D": -1.0, "G_rect": 1.0, "R_rect": -2.0}}
 
 
 def setup(context: str = "paper"):
@@ -172,7 +172,7 @@ def figure7(collected: dict[str, pd.DataFrame], theory: dict[str, pd.DataFrame],
             state_labels.update(_curves(ax, table, "A_theory", m))
             th = theory[name]
             ax.plot(th.A_theory, th[m], color="k", lw=0.8, alpha=0.6, label="homogeneous filters (exact)")
-            _power_law(ax, table, "A_theory", m, PREDICTIONS[1 if stride == 1 else 2][m],
+            _power_law(ax, table, "A_theory", m, predicted(stride, m),
                        window_of(m, fits[name]))
             ax.set(xscale="log", yscale="log", xlabel="$A_k$", ylabel=MEASURE_LABEL[m], title=name)
         _legends(row, key_ax, state_labels)

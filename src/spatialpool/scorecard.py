@@ -50,10 +50,6 @@ def _fit(fits, experiment, state, measure):
     return f.iloc[0].to_dict()
 
 
-def within(measured, predicted_value, rel):
-    return bool(np.isfinite(measured) and abs(measured - predicted_value) <= rel * abs(predicted_value))
-
-
 def flat(ci_low, ci_high, tolerance) -> bool:
     """Equivalence to a flat curve: the whole interval lies within +-tolerance."""
     return bool(np.isfinite(ci_low) and np.isfinite(ci_high) and -tolerance <= ci_low and ci_high <= tolerance)

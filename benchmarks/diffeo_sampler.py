@@ -1,7 +1,7 @@
 """Batched diffeomorphism sampler vs the per-image loop, 256 CIFAR-sized images on 2 CPU threads.
 
 Both paths sample the coefficients and deform every image; the loop is `deform_loop`, the
-plain per-image implementation of the same maths (REFERENCE.md section 2). A third row calls
+plain per-image implementation of the same maths (README, 'Real images'). A third row calls
 the batched code once per image, to separate the cost of Python-level looping from the maths.
 Rounds alternate the variants, so that load from other processes hits them alike; within a round
 each variant runs once untimed, then --inner timed calls (a variant run straight after another

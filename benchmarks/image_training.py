@@ -35,7 +35,7 @@ from spatialpool.image_training import (
 )
 from spatialpool.images import CIFAR10_MEAN, CIFAR10_STD, ImageSplits
 
-# REFERENCE.md 5: CNN seeds 0-3, FCN seeds 0-10, 250 epochs, 50000 training images.
+# README, 'Real images': CNN seeds 0-3, FCN seeds 0-10, 250 epochs, 50000 training images.
 PAPER_EPOCHS, PAPER_TRAIN, PAPER_EVAL = 250, 50_000, 60_000
 NOISE_LEVELS = 7  # std in {0, 0.01, 0.1, 1, 10, 30, 100}: each a full retraining of the grid
 EVAL_COST = 1 / 3  # a forward pass costs about a third of a training step per image

@@ -1,4 +1,4 @@
-"""configs/paper.yaml's real-image half holds REFERENCE.md section 5, and its dry run is the full grid."""
+"""configs/paper.yaml's real-image half holds README, 'Real images', and its dry run is the full grid."""
 import re
 import subprocess
 import sys

@@ -1,4 +1,4 @@
-"""CIFAR-style networks of Table C1 (REFERENCE.md section 5), written as plain torch.nn classes.
+"""CIFAR-style networks of Table C1 (README, 'Real images'), written as plain torch.nn classes.
 
 Not torchvision's ImageNet constructors: 32x32 inputs, 10 outputs by default.
 
@@ -15,7 +15,7 @@ Not torchvision's ImageNet constructors: 32x32 inputs, 10 outputs by default.
   unused expansion conv is created for the expansion-1 block.
 
 Every activation is its own non-in-place module, so a forward hook on a conv or BN sees that
-layer's output, not the value a later in-place ReLU wrote over it (REFERENCE 5 defect).
+layer's output, not the value a later in-place ReLU wrote over it (a defect of the authors' code, README).
 
 `width_factor` (default 1 = the paper) multiplies every hidden width, conv channels and
 hidden fc units alike, so that the CPU default configuration can train narrow versions;

@@ -1,4 +1,4 @@
-"""Random diffeomorphisms of n x n images (Petrini et al. 2021 sampler, REFERENCE.md section 2).
+"""Random diffeomorphisms of n x n images (Petrini et al. 2021 sampler, README, 'Real images').
 
 Pixel p sits at u = p / (n - 1), so both image borders are on the grid and every sine mode
 vanishes there: the displacement is zero on the border. Each of the two displacement

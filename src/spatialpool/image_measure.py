@@ -1,4 +1,4 @@
-"""Measurements of trained image nets (paper sec. 2-3, figs 1, 3, 4, C1-C7; REFERENCE.md 1, 2, 6).
+"""Measurements of trained image nets (paper sec. 2-3, figs 1, 3, 4, C1-C7; README, 'Definitions the paper leaves open').
 
 Probe sets. A seeded draw of `size` test images (never training or validation data), stored
 normalised in float64 with everything that defines its perturbations:

@@ -1,6 +1,6 @@
 """Layer-wise D_k, G_k, R_k of image models in one forward pass per mini-batch (paper eq. 1).
 
-The definitions are those of sensitivity.py (REFERENCE.md section 1): numerators are mean
+The definitions are those of sensitivity.py (README, 'Definitions the paper leaves open'): numerators are mean
 squared distances between perturbed and clean representations, Delta is the mean squared
 distance over all pairs of clean probe images, i = j zeros included, i.e. 2 * the sum of the
 per-feature (population) variances; R = D / G, so Delta cancels there.

@@ -1,4 +1,4 @@
-"""Training the Table C1 networks on images (paper sec. 2-3, REFERENCE.md section 5).
+"""Training the Table C1 networks on images (paper sec. 2-3, README, 'Real images').
 
 The authors' protocol, every choice a config value:
 - CNNs: SGD lr 0.1, momentum 0.9, weight decay 5e-4 on parameters with ndim != 1 only (biases

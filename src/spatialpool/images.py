@@ -1,4 +1,4 @@
-"""Image data for the real-data half (paper sec. 2-3, REFERENCE.md sections 3 and 5).
+"""Image data for the real-data half (paper sec. 2-3, README, 'Real images').
 
 Every data set comes out as an `ImageSplits`: *raw* images (uint8 0-255, or floats on their
 own scale) plus the per-channel mean/std that normalise them. Raw storage matters: the
@@ -250,7 +250,7 @@ def _split_indices(n: int, n_val: int, seed: int) -> tuple[torch.Tensor, torch.T
 
 
 class InputNoise:
-    """x + std * z / sqrt(C H W) on normalised images (noisy CIFAR-10, REFERENCE 5).
+    """x + std * z / sqrt(C H W) on normalised images (noisy CIFAR-10, README, 'Real images').
 
     ||z|| / sqrt(C H W) is about 1, so the corruption has norm about std. A fresh z on every
     call (every access, train and test), drawn from a seeded generator on x's device.
@@ -311,7 +311,7 @@ def pretrained_imagenet_model(name: str, weights: str | os.PathLike = "DEFAULT")
 
     weights: a torchvision weights name (fetched and cached by torchvision under $TORCH_HOME),
     or the path of a local state-dict file (.pth) for machines without internet. In-place
-    ReLUs are switched off so forward hooks see each layer's own output (REFERENCE 5 defect).
+    ReLUs are switched off so forward hooks see each layer's own output (a defect of the authors' code, README).
     """
     from torchvision import models
     path = Path(weights)

@@ -252,13 +252,16 @@ def figure_training(histories: dict[str, pd.DataFrame], stem: str, formats, dpi:
 
 
 def figure_windows(windows: dict[str, pd.DataFrame], stem: str, formats, dpi: int,
-                   measures=("D", "G_rect", "R_rect")):
+                   measures=("D", "G_rect", "R_rect"), configured: dict | None = None):
     """The window scan: trained nets' mean exponent for every fit window [k_min, k_max].
 
     Rows: experiments; columns: measures. Cells hold the mean exponent over seeds; windows where
     the exact homogeneous-filter network follows the asymptotic law (the justified windows, on
-    which the scorecard judges the scaling claims) are framed. The title gives the prediction.
+    which the scorecard judges the scaling claims) are framed, and the configured window of each
+    measure (configured: experiment -> measure -> (k_min, k_max)) carries a star. Colours are
+    centred on the prediction, which the title gives.
     """
+    configured = configured or {}
     fig, axes = plt.subplots(len(windows), len(measures), figsize=(4.2 * len(measures), 3.6 * len(windows)),
                              squeeze=False)
     for row, (name, w) in zip(axes, windows.items()):
@@ -268,14 +271,19 @@ def figure_windows(windows: dict[str, pd.DataFrame], stem: str, formats, dpi: in
                 ax.set_axis_off()
                 continue
             grid = d.pivot(index="k_min", columns="k_max", values="exponent")
-            sns.heatmap(grid, ax=ax, annot=True, fmt=".2f", annot_kws={"size": 6}, cmap="coolwarm", center=0,
-                        cbar=False)
-            just = d[d.justified]
+            pred = float(d.predicted.iloc[0])
+            sns.heatmap(grid, ax=ax, annot=True, fmt=".2f", annot_kws={"size": 6}, cmap="coolwarm", center=pred,
+                        cbar_kws={"label": "exponent", "shrink": 0.8})
+            just = d[d.justified.astype(bool)]
             for r in just.itertuples():
                 i, j = list(grid.index).index(r.k_min), list(grid.columns).index(r.k_max)
                 ax.add_patch(plt.Rectangle((j, i), 1, 1, fill=False, edgecolor="k", lw=1.5))
-            ax.set_title(f"{name}: {MEASURE_LABEL[m]}, predicted {d.predicted.iloc[0]:g}\n"
-                         f"(framed: {len(just)} justified windows)", fontsize=9)
+            lo, hi = configured.get(name, {}).get(m, (None, None))
+            if lo in list(grid.index) and hi in list(grid.columns):
+                ax.plot(list(grid.columns).index(hi) + 0.85, list(grid.index).index(lo) + 0.2, "k*", ms=6)
+            n = len(just)
+            ax.set_title(f"{name}: {MEASURE_LABEL[m]}, predicted {pred:g}\n"
+                         f"(framed: {n} justified window{'s' if n != 1 else ''}; *: configured)", fontsize=9)
             ax.set_xlabel("$k_{max}$")
             ax.set_ylabel("$k_{min}$")
     save(fig, stem, formats, dpi)

@@ -49,8 +49,7 @@ def to_html(table: pd.DataFrame, title: str = "Referee's summary") -> str:
         counts = ", ".join(f"{r.claims} {r.verdict}" for r in g.itertuples())
         parts.append(f"<h3>{html.escape(section)}</h3><p>{counts}</p><ul>")
         for r in g.itertuples():
-            if r.verdict != "reproduced":
-                parts.append(f"<li><b>{r.verdict}</b>: {html.escape(r.which)}</li>")
+            parts.append(f"<li><b>{r.verdict}</b>: {html.escape(r.which)}</li>")
         parts.append("</ul>")
     parts.append("</body></html>")
     return "\n".join(parts)

@@ -224,7 +224,9 @@ def experiment_rows(name: str, exp: dict, fits: pd.DataFrame, windows: pd.DataFr
                             control_passed=None if n_i == 0 else ok(gap_i),
                             criterion=f"largest factor between the seed-mean {m}_k of the ablation and of the trained "
                                       f"net (worst k = {worst}); defined for {n} of {n_all} seeds (undefined: the "
-                                      f"ablated representation is the same for every probe input)"))
+                                      f"ablated representation is the same for every probe input)"
+                                      + ("; the control is undefined for every seed (the operation on the init nets is "
+                                         "dead in this window), so the claim cannot be reproduced" if n_i == 0 else "")))
 
     # -- filters and receptive fields; control: initialisation
     ff, fi = _fit(fits, name, "final", "D"), _fit(fits, name, "init", "D")
@@ -236,7 +238,7 @@ def experiment_rows(name: str, exp: dict, fits: pd.DataFrame, windows: pd.DataFr
                     criterion=f"constant-mode share of the mean filter >= {hthr}, mean over the layers and seeds"))
     low = constant_mode_power(spectra, exp["fit"])
     n_modes = spectra["mode"].nunique()
-    rows.append(row("3, B (figs. 4, B1)", f"filters gain a dominant constant mode with training, {window('D')}", name,
+    rows.append(row(f"{sec} (figs. 4 bottom, B1)", f"filters gain a dominant constant mode with training, {window('D')}", name,
                     "> 0.5", float(low.get("final", np.nan)), low.get("final", 0) > 0.5, n=ff["n_seeds"], n_min=n_min,
                     control=INIT_CONTROL, control_measured=float(low.get("init", np.nan)),
                     control_passed=bool(low.get("init", 0) > 0.5),

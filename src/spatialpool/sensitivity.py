@@ -1,4 +1,4 @@
-"""Layer-wise sensitivities D_k, G_k, R_k (paper eq. 1, REFERENCE.md section 1).
+"""Layer-wise sensitivities D_k, G_k, R_k (paper eq. 1, README, 'Definitions the paper leaves open').
 
 For a representation f (flattened over channels and positions) and probe images x_i:
 

@@ -1,4 +1,4 @@
-"""Channel shuffle (paper sec. 2, figs 3, C2, C4; REFERENCE.md section 6), and its control.
+"""Channel shuffle (paper sec. 2, figs 3, C2, C4; README, 'Real images'), and its control.
 
 The ablation permutes the input-channel axis of every Conv2d weight [out, in, kh, kw] with one
 random permutation per layer, shared by all the layer's filters; the first conv and shortcut

@@ -1,4 +1,4 @@
-"""The simple 1D CNNs of section 4, in the authors' parametrisation (REFERENCE.md section 4).
+"""The simple 1D CNNs of section 4, in the authors' parametrisation (README, 'The paper's configuration').
 
 Layer k:  z = W_k * h_{k-1} / sqrt(C_in F) + b_k,  h_k = sqrt(F) * phi(z),  W, b ~ N(0, 1).
 Readout:  f = b_out + mean_position(h_K) . beta / H   (mean-field), beta, b_out ~ N(0, 1).

@@ -1,4 +1,4 @@
-# The real-image half (paper sec. 2-3, app. C; docs/images.md): data sets, probe sets and one
+# The real-image half (paper sec. 2-3, app. C; README, 'Real images'): data sets, probe sets and one
 # training job per (group, architecture, noise level, seed). Measurements: image_measure.smk;
 # figures: image_plots.smk. Without an `images:` section in the config none of this runs.
 from spatialpool import image_workflow as IW

@@ -28,6 +28,7 @@ rule fig_windows:
         figure("fig_windows", "fig_windows.rst", "Figure 7"),
     params:
         plot=plot_params(),
+        fits=canonical({e: config["experiments"][e]["fit"] for e in config["figures"]["fig7"]}),
         upstream=upstream({e: fitted(e) for e in config["figures"]["fig7"]}),
     conda:
         CONDA_ENV

@@ -2,6 +2,7 @@ import sys
 from pathlib import Path
 
 from spatialpool import plots
+from spatialpool.fits import window_of
 from spatialpool.io import exit_briefly_on_corrupted_intermediate, read_table
 
 sys.stdout = sys.stderr = open(snakemake.log[0], "w", buffering=1)
@@ -11,5 +12,7 @@ p = snakemake.params
 plots.setup(p.plot["context"])
 windows = {Path(f).stem.removesuffix("_windows"): read_table(f) for f in snakemake.input}
 stem = str(Path(snakemake.output[0]).with_suffix(""))
-plots.figure_windows(windows, stem, [Path(f).suffix[1:] for f in snakemake.output], p.plot["dpi"])
+configured = {e: {m: window_of(m, fit) for m in ("D", "G_rect", "R_rect")} for e, fit in p.fits.items()}
+plots.figure_windows(windows, stem, [Path(f).suffix[1:] for f in snakemake.output], p.plot["dpi"],
+                     configured=configured)
 print(f"window scan of {sorted(windows)} written to {stem}")

@@ -33,6 +33,8 @@ from functools import partial
 import torch
 from torch import nn
 
+from .registry import spec
+
 
 def scaled(channels: int, width_factor: float) -> int:
     return max(1, int(round(channels * width_factor)))
@@ -351,8 +353,8 @@ def build(name: str, num_classes: int = 10, in_channels: int = 3, width_factor: 
 
 
 def is_fully_connected(name: str) -> bool:
-    """FCNs follow their own protocol (Adam, lr 0.1, no weight decay, constant lr)."""
-    return name.startswith("fcn")
+    """Whether the registry declares the architecture fully connected (no filters to shuffle)."""
+    return spec(name).kind == "fully_connected"
 
 
 WEIGHT_LAYER_TYPES = (nn.Conv2d, nn.Linear, ScaledLinear)

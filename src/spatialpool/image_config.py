@@ -5,7 +5,8 @@ every problem names its dotted key, all at once (as spatialpool.config does for 
 """
 from __future__ import annotations
 
-from .architectures import ARCHITECTURES
+from .registry import image_architectures
+from .registry import spec as registered
 from .image_workflow import arch_spec, n_test, normalise
 
 N_DIGITS = 1797
@@ -18,10 +19,7 @@ def image_problems(config: dict) -> list[str]:
     raw = config.get("images")
     if not raw:
         return []
-    out = []
-    names = [g["name"] for g in raw["groups"]]
-    for n in sorted({n for n in names if names.count(n) > 1}):
-        out.append(f"images.groups: the name '{n}' is used by {names.count(n)} groups")
+    out = []  # duplicate data set and group names: config.duplicate_names
     for i, g in enumerate(raw["groups"]):
         archs = [a["arch"] for a in g["archs"]]
         for a in sorted({a for a in archs if archs.count(a) > 1}):
@@ -50,16 +48,17 @@ def image_problems(config: dict) -> list[str]:
             continue
         d = datasets[g["dataset"]]
         for arch in g["archs"]:
-            if arch not in ARCHITECTURES:
-                out.append(f"{key}.archs.{arch}: unknown architecture; allowed: {sorted(ARCHITECTURES)}")
+            if arch not in image_architectures():
+                out.append(f"{key}.archs.{arch}: unknown architecture; allowed: {sorted(image_architectures())}")
                 continue
             spec = arch_spec(images, gname, arch)
             if d["kind"] not in NATURAL and any(float(v) != 0 for v in spec["noise"]):
                 out.append(f"{key}.archs.{arch}.noise: input noise is defined for natural images (digits, "
                            f"cifar10), not for '{d['kind']}'; use [0]")
             side = d.get("pad_to", 32) if d["kind"] == "scale_detection_2d" else 32
-            if arch.startswith("vgg") and side < 32:
-                out.append(f"{key}.archs.{arch}: VGGs need 32x32 inputs; set images.datasets.{g['dataset']}.pad_to: 32")
+            if side < registered(arch).min_side:
+                out.append(f"{key}.archs.{arch}: needs inputs of side >= {registered(arch).min_side}; set "
+                           f"images.datasets.{g['dataset']}.pad_to: {registered(arch).min_side}")
             selection = spec["train"].get("selection", "validation")
             n_val = d.get("n_val", 0)
             if selection == "validation" and n_val == 0:

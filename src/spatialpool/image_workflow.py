@@ -29,15 +29,16 @@ NOT_TRIGGERS = ("progress_seconds",)
 
 
 def normalise(images: dict | None) -> dict:
-    """The section with groups and architectures keyed by name ({} without a section).
+    """The section with data sets, groups and architectures keyed by name ({} without a section).
 
-    In the config both are lists (`groups: [{name: ..., archs: [{arch: ...}, ...]}]`): Snakemake
-    merges a --configfile into config.yaml key by key, so dicts would add the default's groups and
-    architectures to every other configuration, while lists replace them.
+    In the config all three are lists (`datasets: [{name: ..., kind: ...}]`, `groups: [{name: ...,
+    archs: [{arch: ...}, ...]}]`): Snakemake merges a --configfile into config.yaml key by key, so
+    dicts would add the default's entries to every other configuration, while lists replace them.
     """
     if not images:
         return {}
     out = dict(images)
+    out["datasets"] = {d["name"]: {k: v for k, v in d.items() if k != "name"} for d in images["datasets"]}
     out["groups"] = {g["name"]: {**{k: v for k, v in g.items() if k != "name"},
                                  "archs": {a["arch"]: {k: v for k, v in a.items() if k != "arch"} for a in g["archs"]}}
                      for g in images["groups"]}
@@ -83,7 +84,7 @@ def grid(images: dict, groups=None) -> list[dict]:
 
 def train_config(images: dict, group: str, arch: str, noise: str):
     """The net's ImageTrainConfig."""
-    from .image_training import paper_protocol
+    from .protocols import paper_protocol
     spec = arch_spec(images, group, arch)
     overrides = dict(spec["train"])
     epochs = overrides.pop("epochs", 250)

@@ -25,7 +25,8 @@ import yaml
 from spatialpool.config import keyed, task_from_config
 from spatialpool.scale_detection import make_dataset, render
 from spatialpool.simple_cnn import SimpleCNN
-from spatialpool.training import TrainConfig, init_seeds, steps_for_decay_times, train, train_seeds
+from baselines import train_one_seed as train
+from spatialpool.training import TrainConfig, init_seeds, steps_for_decay_times, train_seeds
 
 ROOT = Path(__file__).resolve().parents[1]
 

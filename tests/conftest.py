@@ -1,4 +1,5 @@
 import copy
+import sys
 from pathlib import Path
 
 import pytest
@@ -6,6 +7,8 @@ import torch
 import yaml
 
 ROOT = Path(__file__).resolve().parents[1]
+# Test oracles live beside the benchmark baselines they also are (benchmarks/baselines.py).
+sys.path.insert(0, str(ROOT / "benchmarks"))
 SCHEMA = ROOT / "workflow/schemas/config.schema.yaml"
 
 

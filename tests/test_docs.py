@@ -76,3 +76,25 @@ def test_readme_layout_names_every_module_and_rule_file():
     for name in re.findall(r"\b([a-z_0-9]+\.(?:py|smk))\b", layout):
         hits = [p for p in ROOT.rglob(name) if ".snakemake" not in p.parts and "results" not in p.parts]
         assert hits, f"README layout names {name}, which does not exist"
+
+
+def test_ci_runs_the_readme_test_command_verbatim():
+    readme = (ROOT / "README.md").read_text()
+    commands = re.findall(r"```bash\n(.*?)\n```", readme, re.S)
+    test_command = next(c for c in commands if "pytest" in c)
+    assert test_command in (ROOT / ".ci/run").read_text().splitlines()
+    assert "python3 -m venv" in test_command and "python3 -m venv" in commands[0]  # both in a fresh venv
+
+
+def test_nothing_points_outside_the_repository():
+    """Users get the repository only: no REFERENCE.md, no ../shared, no docs that do not exist."""
+    import subprocess
+    files = subprocess.run(["git", "ls-files"], cwd=ROOT, capture_output=True, text=True).stdout.split()
+    for name in files:
+        path = ROOT / name
+        if path.suffix in (".py", ".smk", ".md", ".yaml", ".rst", ".toml") or path.name in ("Snakefile", "run"):
+            text = path.read_text(errors="ignore")
+            for bad in ("REFERENCE.md", "../shared", "shared/data", "shared/paper"):
+                assert bad not in text or name == "tests/test_docs.py", f"{name} mentions {bad}"
+            for doc in re.findall(r"\bdocs/[\w./-]+\.md\b", text):
+                assert (ROOT / doc).exists(), f"{name} cites {doc}, which does not exist"

@@ -4,7 +4,7 @@ import re
 import pytest
 import yaml
 
-from conftest import ROOT, TINY, planned_jobs, run_snakemake
+from conftest import ROOT, TINY, run_snakemake
 
 IMAGE_RULES = re.compile(r"^(image_|imagenet_|cifar10_|fig1$|fig3$|fig4$|figC|table_C1$)")
 

@@ -22,8 +22,8 @@ Seeds: one run seed is expanded into independent seeds for the initialisation, m
 order, augmentation draws, input noise and dropout / drop-connect; all are recorded. On the
 CPU a seed reproduces the weights bit for bit.
 
-`train_steps_dataloader` is the conventional pipeline (torchvision transforms per image in a
-DataLoader) kept only for benchmarks/image_training.py.
+The conventional pipeline (torchvision transforms per image in a DataLoader) is the baseline of
+benchmarks/image_training.py, in benchmarks/baselines.py.
 """
 from __future__ import annotations
 
@@ -386,50 +386,4 @@ def train_steps_device(model: nn.Module, data: ImageSplits, cfg: ImageTrainConfi
     def forever():
         while True:
             yield from batches.epoch()
-    return _timed_steps(model, forever(), cfg, device, steps, warmup)
-
-
-class _TransformedImages(torch.utils.data.Dataset):
-    def __init__(self, x, y, transform):
-        self.x, self.y, self.transform = x, y, transform
-
-    def __len__(self):
-        return len(self.x)
-
-    def __getitem__(self, i):
-        return self.transform(self.x[i]), self.y[i]
-
-
-class _ToUnitFloat:
-    def __init__(self, scale: float):
-        self.scale = scale
-
-    def __call__(self, x):
-        return x.float() / self.scale
-
-
-def train_steps_dataloader(model: nn.Module, data: ImageSplits, cfg: ImageTrainConfig, seeds: RunSeeds,
-                           steps: int, warmup: int = 3, num_workers: int = 0) -> tuple[int, float]:
-    """Baseline for the benchmark: the usual DataLoader over CPU tensors with torchvision's
-    RandomCrop / RandomHorizontalFlip / Normalize per image, batches copied to the device."""
-    from torchvision import transforms as T
-    device = pick_device(cfg.device)
-    steps_t = [T.RandomCrop(data.image_shape[-1], padding=cfg.crop_padding)] if cfg.augment else []
-    if cfg.augment and cfg.flip:
-        steps_t.append(T.RandomHorizontalFlip())
-    steps_t += [_ToUnitFloat(data.scale), T.Normalize(data.mean, data.std)]
-    dataset = _TransformedImages(data.x_train, data.y_train, T.Compose(steps_t))
-    loader = torch.utils.data.DataLoader(
-        dataset, batch_size=cfg.batch_size, shuffle=True, num_workers=num_workers,
-        pin_memory=device.type == "cuda", persistent_workers=num_workers > 0,
-        generator=torch.Generator().manual_seed(seeds.batches))
-    noise = InputNoise(cfg.noise_std, seeds.noise, device)
-    memory_format = torch.channels_last if device.type == "cuda" and cfg.channels_last else torch.contiguous_format
-    model.to(device=device, memory_format=memory_format)
-
-    def forever():
-        while True:
-            for xb, yb in loader:
-                xb = noise(xb.to(device, non_blocking=True)).contiguous(memory_format=memory_format)
-                yield xb, yb.to(device, non_blocking=True)
     return _timed_steps(model, forever(), cfg, device, steps, warmup)

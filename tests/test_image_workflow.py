@@ -55,7 +55,7 @@ def test_every_net_is_trained_and_measured(tiny_run):
     assert trained[trained.kind == "input"].R.iloc[0] == pytest.approx(1.0)
     assert trained[trained.is_layer].layer.max() == 5  # LeNet: 4 ReLUs and the output
     spectra = pd.read_csv(tiny_run / "results/images/collected/sd2d/spectra.csv")
-    assert set(spectra.stage) == {"init", "trained"} and set(spectra.kernel) == {"5x5"}
+    assert set(spectra.state) == {"init", "trained"} and set(spectra.kernel) == {"5x5"}
     history = pd.read_csv(tiny_run / "results/images/collected/sd2d/history.csv")
     assert history.groupby(["arch", "seed"]).epoch.max().eq(2).all()
     assert (tiny_run / "logs/image_train/sd2d/fcn2/noise0/seed1.log").stat().st_size > 0

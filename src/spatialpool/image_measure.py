@@ -186,7 +186,7 @@ def filter_spectra(init: nn.Module, trained: nn.Module) -> tuple[pd.DataFrame, p
     """Eq. 3 / B.1 spectra and the fig. C5 aggregate of every conv layer, init and trained."""
     spectra, aggregates = compare({"init": init, "trained": trained})
     for t in (spectra, aggregates):
-        n = t.groupby("stage").k.transform("max") if len(t) else t.k
+        n = t.groupby("state").k.transform("max") if len(t) else t.k
         t["n_convs"] = n
         t["rel_depth"] = t.k / n if len(t) else t.k
     return spectra, aggregates

@@ -106,11 +106,11 @@ def spectra_grid(fig_axes_row, spectra: pd.DataFrame | None, archs, title, colou
             continue
         d = s[s.k == k]
         for arch in archs:
-            for stage, ls in (("init", ":"), ("trained", "-")):
-                c = d[(d.arch == arch) & (d.stage == stage)].groupby("mode").per_mode.mean()
+            for state, ls in (("init", ":"), ("trained", "-")):
+                c = d[(d.arch == arch) & (d.state == state)].groupby("mode").per_mode.mean()
                 if len(c):
                     ax.plot(c.index, c.values, ls, color=colours[arch], marker="o", markersize=2.5,
-                            label=f"{arch}, {stage}" if k == 1 else None)
+                            label=f"{arch}, {state}" if k == 1 else None)
         ax.set(title=f"{title}\nk = {k}" if k == 1 else f"k = {k}", xlabel="eigenvalue (low to high)", ylim=(0, None))
         if k == 1:
             ax.set_ylabel(r"$\tilde\gamma_{k,l}$ per eigenvector")
@@ -141,10 +141,10 @@ def figure_c5(panels: dict[str, pd.DataFrame | None], stem, formats, dpi):
         archs = list(dict.fromkeys(agg.arch))
         colours = _palette(archs)
         for arch in archs:
-            for stage, ls in (("init", ":"), ("trained", "-")):
-                c = agg[(agg.arch == arch) & (agg.stage == stage)].groupby("rel_depth").aggregate_frequency.mean()
+            for state, ls in (("init", ":"), ("trained", "-")):
+                c = agg[(agg.arch == arch) & (agg.state == state)].groupby("rel_depth").aggregate_frequency.mean()
                 ax.plot(c.index, c.values, ls, color=colours[arch], marker="o", markersize=2.5,
-                        label=arch if stage == "trained" else None)
+                        label=arch if state == "trained" else None)
         ax.axhline(1, color="0.6", lw=0.8)
         ax.set(title=title, xlabel="relative depth of the conv layer", ylabel="aggregate frequency (C5)")
         ax.legend(fontsize=6)

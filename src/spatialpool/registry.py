@@ -10,8 +10,11 @@ it (this module imports no torch, so Snakemake can read it while it parses the r
   spectra apply) or ``"fully_connected"``;
 - ``min_side``: the smallest square input side the architecture accepts (VGGs pool five times);
 - ``module``: the module that builds it (``spatialpool.architectures.ARCHITECTURES`` for the image
-  architectures, ``spatialpool.simple_cnn`` for the 1D nets), so adding an architecture means
-  one entry here and one builder there.
+  architectures, ``spatialpool.simple_cnn`` for the 1D nets);
+- ``builder``: for an architecture defined outside the package, ``"module:callable"``, a callable
+  taking (num_classes, in_channels, width_factor, input_size) like those of architectures.py.
+  ``register(Architecture("mynet", "sgd_cosine", "conv", "mylab.models", builder="mylab.models:MyNet"))``
+  is then the only place the new architecture is declared: architectures.build finds it.
 
 Raises KeyError (naming the allowed architectures) for an unknown name in ``spec``.
 """
@@ -27,6 +30,7 @@ class Architecture:
     kind: str
     module: str
     min_side: int = 1
+    builder: str | None = None
 
     def __post_init__(self):
         if self.protocol not in ("sgd_cosine", "adam", "simple_cnn"):
@@ -71,5 +75,10 @@ register(Architecture("efficientnet_b0", "sgd_cosine", "conv", _IMAGES))
 
 
 def image_architectures() -> list[str]:
-    """The architectures trained on images (Table C1), in registration order."""
-    return [n for n, a in REGISTRY.items() if a.module == _IMAGES]
+    """The architectures trained on images: Table C1's and any registered since, in registration order."""
+    return [n for n, a in REGISTRY.items() if a.protocol != "simple_cnn"]
+
+
+def unregister(name: str) -> None:
+    """Remove an architecture (tests register toy ones and clean up)."""
+    REGISTRY.pop(name)

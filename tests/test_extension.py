@@ -1,0 +1,62 @@
+"""Extending the workflow: an architecture declared in one place goes through the config checks,
+the training protocol, the probe set, the measurement and the tables (README, 'Extending')."""
+import copy
+
+import numpy as np
+import pytest
+import torch
+import yaml
+
+from conftest import ROOT
+from spatialpool.architectures import build
+from spatialpool.image_config import image_problems
+from spatialpool.image_measure import filter_spectra, make_probe, measure_states
+from spatialpool.images import load_digits_images
+from spatialpool.protocols import paper_protocol
+from spatialpool.registry import Architecture, register, unregister
+
+pytestmark = pytest.mark.usefixtures("one_thread")
+
+
+@pytest.fixture
+def toy():
+    register(Architecture("toy", "sgd_cosine", "conv", "toy_models", builder="toy_models:ToyNet"))
+    yield "toy"
+    unregister("toy")
+
+
+def test_a_registered_architecture_is_checked_built_trained_and_measured(toy):
+    # the config check accepts it in a group, and rejects it once unregistered
+    config = yaml.safe_load((ROOT / "config.yaml").read_text())
+    group = copy.deepcopy(config["images"]["groups"][0])
+    group["archs"] = [{"arch": toy}]
+    config["images"]["groups"].append({**group, "name": "toys"})
+    assert image_problems(config) == []
+    assert paper_protocol("images", toy).optimizer == "sgd"
+
+    torch.manual_seed(0)
+    init, trained = build(toy), build(toy)
+    with torch.no_grad():  # a stand-in for training: the filters become constant (spatial pooling)
+        for m in trained.modules():
+            if isinstance(m, torch.nn.Conv2d):
+                m.weight.copy_(m.weight.mean((2, 3), keepdim=True).expand_as(m.weight))
+    splits = load_digits_images(split_seed=0, n_val=10, n_test=40)
+    probe = make_probe(splits, "digits", size=12, draws=2, seed=3)
+    table = measure_states(init, trained, probe, shuffles=1, batch_size=12, log=lambda *a: None)
+    layers = table[(table.state == "trained") & table.is_layer & (table.k > 0)]
+    assert list(layers.name) == ["features.1", "features.4", "output"]  # the two ReLUs and the output
+    inp = table[(table.state == "trained") & (table.k == 0)]
+    assert float(inp.R.iloc[0]) == pytest.approx(1.0)
+    assert np.isfinite(layers[["D", "G", "R"]].to_numpy()).all()
+    spectra, aggregates = filter_spectra(init, trained)
+    trained_agg = aggregates[aggregates.state == "trained"].aggregate_frequency
+    assert np.allclose(trained_agg, 0.0, atol=1e-12)  # constant filters: all power in the constant mode
+    assert (aggregates[aggregates.state == "init"].aggregate_frequency > 0.5).all()
+
+    unregister(toy)
+    try:
+        assert any("unknown architecture" in p for p in image_problems(config))
+        with pytest.raises(ValueError, match="unknown architecture 'toy'"):
+            build(toy)
+    finally:
+        register(Architecture("toy", "sgd_cosine", "conv", "toy_models", builder="toy_models:ToyNet"))

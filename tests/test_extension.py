@@ -60,3 +60,39 @@ def test_a_registered_architecture_is_checked_built_trained_and_measured(toy):
             build(toy)
     finally:
         register(Architecture("toy", "sgd_cosine", "conv", "toy_models", builder="toy_models:ToyNet"))
+
+
+def _roll_batches(probe, images, batch_size):
+    """A toy perturbation: every image shifted by one pixel (periodically), one draw; noise of the
+    same norm from a fixed generator."""
+    gen = torch.Generator().manual_seed(probe["seed"])
+    for lo in range(0, len(images), batch_size):
+        x = images[lo:lo + batch_size].double()
+        shifted = torch.roll(x, 1, dims=-1)[:, None]
+        z = torch.randn(shifted.shape, generator=gen, dtype=torch.float64)
+        norm = (shifted - x[:, None]).flatten(2).norm(dim=2)[..., None, None, None]
+        noisy = x[:, None] + z * norm / z.flatten(2).norm(dim=2)[..., None, None, None]
+        yield x, {"D": shifted, "G": noisy}, {"displacement": torch.ones(len(x), 1)}
+
+
+def test_a_registered_perturbation_is_measured_without_the_estimator_drawing_anything():
+    from spatialpool.perturbations import register as register_perturbation
+    from spatialpool.perturbations import unregister as unregister_perturbation
+    register_perturbation("roll", _roll_batches)
+    try:
+        splits = load_digits_images(split_seed=0, n_val=10, n_test=40)
+        probe = make_probe(splits, "digits", size=10, draws=1, seed=3)
+        probe["perturbation"] = "roll"
+        torch.manual_seed(0)
+        net = build("lenet", width_factor=0.25)
+        table = measure_states(net, net, probe, shuffles=0, batch_size=4, log=lambda *a: None)
+        inp = table[(table.state == "init") & (table.k == 0)].iloc[0]
+        # the input row, computed directly: D_0 = mean ||roll x - x||^2 / Delta, Delta = 2 sum Var
+        x = probe["x"].flatten(1).numpy()
+        rolled = torch.roll(probe["x"], 1, dims=-1).flatten(1).numpy()
+        delta = 2 * x.var(0).sum()
+        assert inp.D == pytest.approx(((rolled - x) ** 2).sum(1).mean() / delta, rel=1e-10)
+        assert inp.R == pytest.approx(1.0) and inp.displacement_rms == pytest.approx(1.0)
+        assert np.isfinite(table[table.k > 0][["D", "G", "R"]].to_numpy()).all()
+    finally:
+        unregister_perturbation("roll")

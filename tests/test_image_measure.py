@@ -6,7 +6,8 @@ import torch
 from spatialpool.architectures import build
 from spatialpool.diffeo import temperature
 from spatialpool.image_measure import make_probe, measure_perturbed, measure_states
-from spatialpool.image_sensitivity import measure, perturb
+from spatialpool.image_sensitivity import measure
+from spatialpool.perturbations import perturb
 from spatialpool.image_workflow import grid, normalise, train_config
 from spatialpool.images import Task2D, make_scale_detection_2d
 

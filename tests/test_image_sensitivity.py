@@ -9,8 +9,8 @@ from spatialpool.image_sensitivity import (
     default_points,
     measure,
     measure_representations,
-    perturb,
 )
+from spatialpool.perturbations import perturb
 from spatialpool.sensitivity import sensitivities
 
 N = 12

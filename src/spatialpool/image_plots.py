@@ -220,15 +220,12 @@ def correlation_bars(ax, corr: pd.DataFrame):
 def figure_1(probe: dict, nets: pd.DataFrame, corr: pd.DataFrame, stem, formats, dpi, title="",
              learned_fraction=None):
     """Fig. 1: left an image, its deformation and the matched noise; centre error vs R_f; right rho bars."""
-    from .image_sensitivity import perturb
     fig = plt.figure(figsize=(12, 3.8))
     grid = fig.add_gridspec(2, 4, width_ratios=[1, 1, 2.4, 2.4])
     x = probe["x"][:1]
-    if probe["perturbation"] == "diffeo":
-        p = perturb(x, probe["temperature"], probe["cut"], 1, probe["seed"])
-        deformed, noisy = p["deformed"][0, 0], p["noisy"][0, 0]
-    else:
-        deformed, noisy = probe["deformed"][0, 0], probe["noisy"][0, 0]
+    # the first probe image's first draw, as the probe set stored it (never drawn again here)
+    stored = probe["example"] if probe["perturbation"] == "diffeo" else probe
+    deformed, noisy = stored["deformed"][0, 0], stored["noisy"][0, 0]
     images = [(x[0], "image $x$"), (deformed, r"$\tau x$"), (noisy, r"$x + \eta$"), (deformed - x[0], r"$\tau x - x$")]
     for i, (img, label) in enumerate(images):
         ax = fig.add_subplot(grid[i // 2, i % 2])

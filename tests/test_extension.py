@@ -96,3 +96,38 @@ def test_a_registered_perturbation_is_measured_without_the_estimator_drawing_any
         assert np.isfinite(table[table.k > 0][["D", "G", "R"]].to_numpy()).all()
     finally:
         unregister_perturbation("roll")
+
+
+def test_a_toy_dataset_architecture_and_perturbation_each_registered_once(toy):
+    """The issue's extension test: a data set kind, an architecture and a perturbation, each declared
+    in one place, go through the config check, the probe set, the measurement and the tables."""
+    from spatialpool.datasets import DatasetKind
+    from spatialpool.datasets import register as register_kind
+    from spatialpool.datasets import unregister as unregister_kind
+    from spatialpool.image_workflow import make_dataset
+    from spatialpool.perturbations import register as register_perturbation
+    from spatialpool.perturbations import unregister as unregister_perturbation
+
+    register_kind(DatasetKind("toy_stripes", "images", "roll", make="toy_models:stripes"))
+    register_perturbation("roll", _roll_batches)
+    try:
+        entry = {"name": "stripes", "kind": "toy_stripes", "seed": 0, "n_train": 16, "n_val": 8, "n_test": 80}
+        config = yaml.safe_load((ROOT / "config.yaml").read_text())
+        config["images"]["datasets"].append(entry)
+        config["images"]["groups"].append({"name": "toys", "dataset": "stripes", "seeds": [0],
+                                           "archs": [{"arch": toy, "noise": [0, 1]}]})
+        assert image_problems(config) == []
+        splits = make_dataset(entry)
+        probe = make_probe(splits, "toy_stripes", size=12, draws=1, seed=5)
+        assert probe["perturbation"] == "roll"
+        torch.manual_seed(0)
+        table = measure_states(build(toy), build(toy), probe, shuffles=1, batch_size=5, log=lambda *a: None)
+        assert set(table.state) == {"init", "trained", "shuffled"}
+        assert np.allclose(table[table.k == 0].R, 1.0)  # the input row: matched noise, R_0 = 1
+        assert np.isfinite(table[table.k > 0][["D", "G", "R"]].to_numpy()).all()
+        unregister_kind("toy_stripes")
+        assert any("unknown data set kind 'toy_stripes'" in p for p in image_problems(config))
+        register_kind(DatasetKind("toy_stripes", "images", "roll", make="toy_models:stripes"))
+    finally:
+        unregister_kind("toy_stripes")
+        unregister_perturbation("roll")

@@ -32,6 +32,7 @@ import torch
 from torch import nn
 
 from .diffeo import matched_noise, temperature
+from .datasets import kind as dataset_kind
 from .image_sensitivity import measure_batches
 from .perturbations import batches_of, stored_batches
 from .shuffle import shuffle_channels
@@ -56,8 +57,9 @@ def make_probe(splits, kind: str, size: int, draws: int, seed: int, delta: float
     x = splits.normalise(splits.x_test[torch.from_numpy(index)]).double()
     probe = dict(dataset=splits.name, kind=kind, index=index, x=x, y=splits.y_test[torch.from_numpy(index)],
                  size=size, draws=draws, seed=seed, side=x.shape[-1])
-    if kind != "scale_detection_2d":
-        probe.update(perturbation="diffeo", delta=delta, cut=cut, temperature=temperature(delta, x.shape[-1], cut))
+    perturbation = dataset_kind(kind).perturbation
+    if perturbation != "pixel_moves":  # drawn from the probe's seeds at measurement (perturbations.py)
+        probe.update(perturbation=perturbation, delta=delta, cut=cut, temperature=temperature(delta, x.shape[-1], cut))
         # the first image's draws, exactly as measurement makes them, for figure 1 to show
         first = next(batches_of(probe, x[:1], 1))
         probe["example"] = dict(deformed=first[1]["D"], noisy=first[1]["G"])

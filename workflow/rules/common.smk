@@ -6,6 +6,7 @@ from snakemake.exceptions import WorkflowError
 
 from spatialpool import image_workflow as IW
 from spatialpool.config import PARTS, format_problems, keyed, problems
+from spatialpool.datasets import kind as dataset_kind
 from spatialpool.image_config import image_problems
 
 # Every constant and input function of the rule files lives here; the rule files hold rules only.
@@ -109,7 +110,7 @@ def collected(names):
 
 
 def image_dataset_file(name):
-    ext = "npz" if IMAGE_DATASETS[name]["kind"] == "cifar10" else "pt"
+    ext = "pt" if dataset_kind(IMAGE_DATASETS[name]["kind"]).generated else "npz"
     return f"{IM}/data/{name}.{ext}"
 
 
@@ -274,7 +275,7 @@ def _natural_groups():
     return [
         g
         for g, s in CFG["images"].get("groups", {}).items()
-        if CFG["images"]["datasets"][s["dataset"]]["kind"] in ("digits", "cifar10")
+        if dataset_kind(CFG["images"]["datasets"][s["dataset"]]["kind"]).task == "images"
     ]
 
 
@@ -282,7 +283,7 @@ def _scale_detection_groups():
     return [
         g
         for g, s in CFG["images"].get("groups", {}).items()
-        if CFG["images"]["datasets"][s["dataset"]]["kind"] == "scale_detection_2d"
+        if dataset_kind(CFG["images"]["datasets"][s["dataset"]]["kind"]).task == "scale_detection"
     ]
 
 

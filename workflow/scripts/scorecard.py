@@ -7,6 +7,7 @@ import pandas as pd
 from spatialpool import image_scorecard as isc
 from spatialpool import scorecard as sc
 from spatialpool.claims import part_of, table
+from spatialpool.datasets import kind as dataset_kind
 from spatialpool.io import exit_briefly_on_corrupted_intermediate, read_table
 
 sys.stdout = sys.stderr = open(snakemake.log[0], "w", buffering=1)
@@ -44,7 +45,7 @@ layers, aggregates = by_name(i.layers, lambda f: Path(f).parent.name), by_name(i
 image_spectra = by_name(i.image_spectra, lambda f: Path(f).parent.name)
 correlations = by_name(i.correlations, lambda f: Path(f).stem.removeprefix("correlations_"))
 for group in sorted(layers):
-    detection = p.kinds[group] == "scale_detection_2d"
+    detection = dataset_kind(p.kinds[group]).task == "scale_detection"
     rows += isc.depth_rows(group, "3 (fig. C2)" if detection else "2 (figs 3, C4)", layers[group],
                            p.image_tolerances, scale_detection=detection)
     rows += isc.spectra_rows(group, "3 (figs 4, C5, C7)" if detection else "2 (figs 4, C5, C7)", aggregates[group],

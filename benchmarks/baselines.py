@@ -8,6 +8,9 @@ fast version against it:
   benchmarks/stacked_training.py);
 - `deform_loop`: the diffeomorphism one image at a time (spatialpool.diffeo.deform is batched;
   tests/test_diffeo.py, benchmarks/diffeo_sampler.py);
+- `sensitivities`: eq. 1 with a forward pass per perturbation and shifted sums (the workflow's one
+  streaming estimator, image_sensitivity.measure_representations / measure_batches;
+  tests/test_sensitivity.py, benchmarks/sensitivity_pass.py);
 - `train_steps_dataloader`: image training through a torchvision DataLoader with per-image
   transforms (spatialpool.image_training keeps the data on the device; benchmarks/image_training.py).
 """
@@ -16,12 +19,14 @@ from __future__ import annotations
 import math
 import time
 
+import numpy as np
 import torch
 from torch import nn
 
 from spatialpool.diffeo import _pixel_grid, modes
 from spatialpool.image_training import ImageTrainConfig, RunSeeds, _timed_steps, pick_device
 from spatialpool.images import ImageSplits, InputNoise
+from spatialpool.sensitivity import Representations, delta_is_undefined, divide_by_delta
 from spatialpool.simple_cnn import SimpleCNN
 from spatialpool.training import TrainConfig, TrainResult, decay_times, evaluate, hinge, lr_factor, steps_for_decay_times
 
@@ -199,3 +204,53 @@ def train_steps_dataloader(model: nn.Module, data: ImageSplits, cfg: ImageTrainC
                 xb = noise(xb.to(device, non_blocking=True)).contiguous(memory_format=memory_format)
                 yield xb, yb.to(device, non_blocking=True)
     return _timed_steps(model, forever(), cfg, device, steps, warmup)
+
+
+@torch.no_grad()
+def sensitivities(represent: Representations, clean: torch.Tensor,
+                  perturbed: dict[str, torch.Tensor], batch_size: int = 64) -> dict[str, np.ndarray]:
+    """The reference estimator of eq. 1: one forward pass per perturbation, shifted float64 sums.
+    The workflow's estimator (image_sensitivity.measure_representations) must agree with it to
+    rounding (tests/test_sensitivity.py).
+
+    clean: [P, ...] probe images; perturbed[name]: [P, R, ...] perturbed versions of them.
+    Returns {'delta': [n_layers], name: [n_layers] (N / Delta) for every perturbation}; N / Delta
+    is NaN for a layer whose representation does not differ between probe images beyond
+    round-off (delta_is_undefined). 'delta' itself is reported as accumulated.
+    """
+    n_probe = clean.shape[0]
+    shift = sum_x = sum_x2 = None
+    numer = {name: None for name in perturbed}
+    counts = {name: 0 for name in perturbed}
+    for lo in range(0, n_probe, batch_size):
+        x = clean[lo:lo + batch_size]
+        reps = [r.flatten(1).double() for r in represent(x)]
+        if shift is None:
+            shift = [r.mean(0) for r in reps]  # keeps the one-pass variance well conditioned
+            sum_x = [torch.zeros_like(s) for s in shift]
+            sum_x2 = [torch.zeros_like(s) for s in shift]
+        for k, r in enumerate(reps):
+            c = r - shift[k]
+            sum_x[k] += c.sum(0)
+            sum_x2[k] += (c * c).sum(0)
+        for name, pert in perturbed.items():
+            xp = pert[lo:lo + batch_size]
+            n_draws = xp.shape[1]
+            reps_p = represent(xp.flatten(0, 1))
+            sq = [((rp.flatten(1).double().view(len(x), n_draws, -1) - r[:, None]) ** 2).sum((1, 2))
+                  .sum() for rp, r in zip(reps_p, reps)]
+            numer[name] = sq if numer[name] is None else [a + b for a, b in zip(numer[name], sq)]
+            counts[name] += len(x) * n_draws
+    variances = [s2 / n_probe - (s / n_probe) ** 2 for s, s2 in zip(sum_x, sum_x2)]
+    delta = np.array([(2 * v.sum()).item() for v in variances])
+    # mean of f^2 = variance + mean^2, with the mean undone from the shift
+    mean_square = np.array([(v + (m + s / n_probe) ** 2).sum().item()
+                            for v, m, s in zip(variances, shift, sum_x)])
+    # A layer whose representation is the same for every probe image has no scale to
+    # compare with: its sensitivity is undefined, not infinite, and not zero.
+    undefined = delta_is_undefined(delta, mean_square, n_probe)
+    out = {"delta": delta}
+    for name in perturbed:
+        mean_sq = np.array([v.item() for v in numer[name]]) / counts[name]
+        out[name] = divide_by_delta(mean_sq, delta, undefined)
+    return out

@@ -11,7 +11,7 @@ from spatialpool.image_sensitivity import (
     measure_representations,
 )
 from spatialpool.perturbations import perturb
-from spatialpool.sensitivity import sensitivities
+from baselines import sensitivities
 
 N = 12
 TEMP = temperature(1.0, N)

@@ -224,11 +224,16 @@ class Accumulator:
 def measure_representations(represent: Callable[[torch.Tensor], Sequence[torch.Tensor]],
                             clean: torch.Tensor, perturbed: dict[str, torch.Tensor],
                             batch_size: int = 64, self_pairs: bool = True) -> dict[str, np.ndarray]:
-    """Single-pass drop-in for sensitivity.sensitivities: same arguments, same result.
+    """Eq. 1 for representations given as a function (the 1D nets' states, sensitivity.py's
+    definitions): the same streaming estimator as measure_batches, without hooks.
 
     clean [P, ...], perturbed[name] [P, R, ...] (the same R for all); represent returns every
     layer's representation of a batch, and is called once per mini-batch on all versions. It may
     be a generator yielding layer after layer, so that only one layer's activations are alive.
+    Returns {'delta': [K], name: [K] N / Delta per perturbation (NaN where undefined),
+    'undefined': [K] bool (sensitivity.delta_is_undefined)}. The two-pass reference it agrees with
+    to rounding is benchmarks/baselines.py:sensitivities.
+    Raises ValueError if the perturbations have different numbers of draws.
     """
     names = list(perturbed)
     draws = {v.shape[1] for v in perturbed.values()}
@@ -242,7 +247,7 @@ def measure_representations(represent: Callable[[torch.Tensor], Sequence[torch.T
             xs = torch.cat([x] + [perturbed[n][lo:lo + batch_size].flatten(0, 1) for n in names])
             for k, rep in enumerate(represent(xs)):
                 acc.add(str(k), "layer", rep)
-    return acc.result(self_pairs)
+    return {**acc.result(self_pairs), "undefined": acc.undefined()}
 
 
 def points_table(points, res: dict) -> pd.DataFrame:

@@ -35,6 +35,7 @@ from .diffeo import matched_noise, temperature
 from .datasets import kind as dataset_kind
 from .image_sensitivity import measure_batches
 from .perturbations import batches_of, stored_batches
+from .runtime import seed_words
 from .shuffle import shuffle_channels
 from .spectra import compare
 
@@ -142,7 +143,7 @@ def input_row(probe: dict, noise_std: float = 0.0, batch_size: int = 100) -> pd.
 
 def shuffle_seed(seed: int, net_seed: int, j: int) -> int:
     """Seed of the j-th channel permutation of the net trained with net_seed."""
-    return int(np.random.SeedSequence([seed, net_seed, j]).generate_state(1)[0])
+    return seed_words([seed, net_seed, j], 1)[0]
 
 
 def has_convs(model: nn.Module) -> bool:

@@ -32,7 +32,6 @@ import os
 import time
 from dataclasses import asdict, dataclass, field
 
-import numpy as np
 import torch
 import torch.nn.functional as F_
 from torch import nn
@@ -41,6 +40,7 @@ from .architectures import build
 from .images import ImageSplits, InputNoise
 from .protocols import ImageTrainConfig, paper_protocol  # noqa: F401 (re-exported)
 from .resume import Checkpointer
+from .runtime import atomic_write, pick_device, seed_words  # noqa: F401 (pick_device re-exported)
 
 
 @dataclass(frozen=True)
@@ -54,7 +54,7 @@ class RunSeeds:
 
     @classmethod
     def from_seed(cls, seed: int) -> RunSeeds:
-        return cls(seed, *(int(s) for s in np.random.SeedSequence(seed).generate_state(5)))
+        return cls(seed, *seed_words(seed, 5))
 
 
 @dataclass
@@ -69,10 +69,6 @@ class ImageTrainResult:
     config: dict = field(default_factory=dict)
 
 
-def pick_device(name: str = "auto") -> torch.device:
-    if name == "auto":
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    return torch.device(name)
 
 
 # --------------------------------------------------------------------------- protocol pieces
@@ -340,16 +336,8 @@ def run_seed(arch: str, data: ImageSplits, cfg: ImageTrainConfig, seed: int,
 
 
 def save_result(result: ImageTrainResult, path: str | os.PathLike) -> None:
-    """torch.save of the result as a dict, written to a temporary file and renamed."""
-    from pathlib import Path
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.tmp")
-    try:
-        torch.save(asdict(result), tmp)
-        os.replace(tmp, path)
-    finally:
-        tmp.unlink(missing_ok=True)
+    """torch.save of the result as a dict, atomically (runtime.atomic_write)."""
+    atomic_write(path, lambda fh: torch.save(asdict(result), fh))
 
 
 # --------------------------------------------------------------------------- throughput

@@ -29,6 +29,7 @@ import numpy as np
 import torch
 
 from .diffeo import deform, matched_noise, rms_displacement, sample_coefficients
+from .runtime import seed_words
 
 Batches = Callable[[dict, torch.Tensor, int], Iterator[tuple[torch.Tensor, dict, dict]]]
 PERTURBATIONS: dict[str, Batches] = {}
@@ -55,7 +56,7 @@ def batches_of(probe: dict, images: torch.Tensor, batch_size: int):
 
 def image_seed(seed: int, index: int) -> int:
     """Seed of probe image `index`'s draws: independent streams per (seed, image)."""
-    return int(np.random.SeedSequence([seed, index]).generate_state(1, np.uint64)[0] >> 1)
+    return seed_words([seed, index], 1, np.uint64)[0] >> 1
 
 
 def perturb(images: torch.Tensor, temp: float, cut: int = 3, draws: int = 1, seed: int = 0,

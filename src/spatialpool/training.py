@@ -26,11 +26,11 @@ import math
 import time
 from dataclasses import dataclass, field
 
-import numpy as np
 import torch
 
 from .io import read_torch
 from .resume import Checkpointer
+from .runtime import seed_words
 from .simple_cnn import SimpleCNN
 from .stacked import StackedCNN, channels_last
 
@@ -98,8 +98,8 @@ def evaluate(net: SimpleCNN, x: torch.Tensor, y: torch.Tensor) -> tuple[float, f
 
 def init_seeds(seed: int) -> tuple[int, int]:
     """Independent init and minibatch seeds derived from the run's seed."""
-    a, b = np.random.SeedSequence(seed).generate_state(2)
-    return int(a), int(b)
+    a, b = seed_words(seed, 2)
+    return a, b
 
 
 @torch.no_grad()

@@ -15,7 +15,8 @@ import time
 
 import torch
 
-from spatialpool.diffeo import deform, deform_loop, sample_coefficients, temperature
+from baselines import deform_loop
+from spatialpool.diffeo import deform, sample_coefficients, temperature
 
 
 def main():

@@ -30,9 +30,9 @@ from spatialpool.image_training import (
     RunSeeds,
     paper_protocol,
     pick_device,
-    train_steps_dataloader,
     train_steps_device,
 )
+from baselines import _ToUnitFloat, _TransformedImages, train_steps_dataloader
 from spatialpool.images import CIFAR10_MEAN, CIFAR10_STD, ImageSplits
 
 # README, 'Real images': CNN seeds 0-3, FCN seeds 0-10, 250 epochs, 50000 training images.
@@ -61,11 +61,7 @@ def pipeline_only(data, cfg, workers: int, batches: int = 40) -> dict:
     """Images per second of the data pipelines alone (no model): the part that differs."""
     from torchvision import transforms as T
 
-    from spatialpool.image_training import (
-        DeviceBatches,
-        _ToUnitFloat,
-        _TransformedImages,
-    )
+    from spatialpool.image_training import DeviceBatches
     device = pick_device(cfg.device)
     rates = {}
     dev = DeviceBatches(data, cfg, RunSeeds.from_seed(0), device)

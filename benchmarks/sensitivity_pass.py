@@ -9,7 +9,7 @@ Methods:
   naive:   for every layer separately, separate forward passes for the clean, deformed and
            noisy probe sets; the layer's whole-probe-set activations are kept and Delta comes
            from the P x P distance matrix (the authors' scheme);
-  current: (1d only) sensitivity.sensitivities: all layers per pass, one pass per perturbation;
+  two-pass: (1d only) baselines.sensitivities: all layers per pass, one pass per perturbation;
   single:  image_sensitivity: clean and all perturbed versions concatenated, one pass per
            mini-batch, every layer reduced in its hook to float64 moments.
 Each (model, method) is timed in its own process (median wall and CPU time of --repeats runs after a warm-up;
@@ -38,9 +38,9 @@ from spatialpool.image_sensitivity import (
     default_points,
     measure,
     measure_representations,
-    perturb,
 )
-from spatialpool.sensitivity import sensitivities
+from spatialpool.perturbations import perturb
+from baselines import sensitivities
 
 
 def vgg_like():

@@ -22,10 +22,11 @@ from pathlib import Path
 import torch
 import yaml
 
-from spatialpool.config import task_from_config
+from spatialpool.config import keyed, task_from_config
 from spatialpool.scale_detection import make_dataset, render
 from spatialpool.simple_cnn import SimpleCNN
-from spatialpool.training import TrainConfig, init_seeds, steps_for_decay_times, train, train_seeds
+from baselines import train_one_seed as train
+from spatialpool.training import TrainConfig, init_seeds, steps_for_decay_times, train_seeds
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -83,7 +84,7 @@ def main():
     args = ap.parse_args()
     torch.set_num_threads(args.threads)
     device = torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    config = yaml.safe_load(open(args.config))
+    config = keyed(yaml.safe_load(open(args.config)))  # grids keyed by name
     print(f"device {device}, {args.threads} threads, {args.seeds} seeds, {args.steps} steps each, "
           f"median of {args.repeats}")
     ratios = {}

@@ -49,7 +49,7 @@ import pandas as pd
 import torch
 import yaml
 
-from spatialpool.config import task_from_config
+from spatialpool.config import keyed, task_from_config
 from spatialpool.filters import homogeneity, mean_filter, spectrum
 from spatialpool.fits import loglog_slope
 from spatialpool.measure import sensitivity_table
@@ -156,7 +156,7 @@ def main(argv=None) -> int:
     protocols = args.protocol or [parse_protocol(t) for t in DEFAULT_PROTOCOLS]
     torch.set_num_threads(args.threads)
 
-    config = yaml.safe_load(Path(args.config).read_text())
+    config = keyed(yaml.safe_load(Path(args.config).read_text()))  # grids keyed by name
     exp = config["experiments"][args.experiment]
     spec = config["tasks"][exp["task"]]
     net_spec = dict(exp["net"], **({"width": args.width} if args.width else {}))

@@ -1,4 +1,5 @@
 import copy
+import sys
 from pathlib import Path
 
 import pytest
@@ -6,6 +7,8 @@ import torch
 import yaml
 
 ROOT = Path(__file__).resolve().parents[1]
+# Test oracles live beside the benchmark baselines they also are (benchmarks/baselines.py).
+sys.path.insert(0, str(ROOT / "benchmarks"))
 SCHEMA = ROOT / "workflow/schemas/config.schema.yaml"
 
 
@@ -22,14 +25,17 @@ def paper_config():
 TINY = ROOT / "tests/tiny_config.yaml"
 
 
-def run_snakemake(workdir, *args, configfile=TINY, timeout=900) -> str:
-    """snakemake on the repository's Snakefile in workdir; fails the test with the output tail."""
+def run_snakemake(workdir, *args, configfile=TINY, timeout=900, check=True) -> str:
+    """snakemake on the repository's Snakefile in workdir; fails the test with the output tail
+    (unless check is False). configfile: a path, or a list of paths merged in order."""
     import subprocess
     import sys
+    files = [str(f) for f in (configfile if isinstance(configfile, list) else [configfile])]
     cmd = [sys.executable, "-m", "snakemake", "-s", str(ROOT / "Snakefile"), "--directory", str(workdir),
-           "--configfile", str(configfile), "--cores", "2", *args]
+           "--configfile", *files, "--cores", "2", *args]
     run = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout)
-    assert run.returncode == 0, run.stdout[-3000:] + run.stderr[-3000:]
+    if check:
+        assert run.returncode == 0, run.stdout[-3000:] + run.stderr[-3000:]
     return run.stdout + run.stderr
 
 
@@ -68,3 +74,10 @@ def one_thread():
     torch.set_num_threads(1)
     yield
     torch.set_num_threads(before)
+
+
+def entry(grid: list[dict], name: str) -> dict:
+    """The entry of a config grid (a list of named entries: tasks, experiments, ...) called name."""
+    found = [e for e in grid if e["name"] == name]
+    assert len(found) == 1, f"{name!r} in {[e['name'] for e in grid]}"
+    return found[0]

@@ -4,7 +4,7 @@ import sys
 import pytest
 import yaml
 
-from conftest import ROOT, SCHEMA
+from conftest import entry, ROOT, SCHEMA
 from spatialpool.config import problems
 
 
@@ -17,7 +17,7 @@ def _set(config, dotted, value):
     *path, last = dotted.split(".")
     node = config
     for p in path:
-        node = node[p]
+        node = entry(node, p) if isinstance(node, list) else node[p]
     node[last] = value
 
 
@@ -34,7 +34,9 @@ def _set(config, dotted, value):
     ("experiments.task1_relu.fit.D", [1, 40], "experiments.task1_relu.fit.D: need k_min < k_max <= depth = 12, got [1, 40]"),
     ("experiments.task1_relu.fit.G", [3], "experiments.task1_relu.fit.G: [3] is too short"),
     ("experiments.task2_relu.net.depth", 8, "experiments.task2_relu.net.depth: 8 layers of stride 2 need a length divisible by 256"),
-    ("figures.fig7", ["task1_relu", "nope"], "figures.fig7[1]: unknown experiment 'nope'"),
+    ("experiments.task1_relu.name", "task2_relu", "experiments: the name 'task2_relu' is used by 2 entries"),
+    ("tasks.task1.name", "a b", "tasks.a b.name: 'a b' does not match"),
+    ("experiments", {"task1_relu": {}}, "experiments: {'task1_relu': {}} is not of type 'array'"),
     ("tasks.task1.n_train", 300, "tasks.task1.n_train: 300 leaves no test data"),
     ("experiments.task1_relu.train.anneal_fraction", 1.0, "experiments.task1_relu.train.anneal_fraction: 1.0 is greater than or equal to the maximum of 1"),
     ("experiments.task1_relu.train.stop", "t_star_multiple", "experiments.task1_relu.train.anneal_fraction: a learning-rate warm-down needs"),
@@ -47,7 +49,7 @@ def test_bad_values_are_named(default_config, key, value, expected):
 
 
 def test_unknown_key_is_reported(default_config):
-    default_config["experiments"]["task1_relu"]["train"]["learning_rate"] = 0.1
+    entry(default_config["experiments"], "task1_relu")["train"]["learning_rate"] = 0.1
     found = problems(default_config, SCHEMA)
     assert any("experiments.task1_relu.train" in p and "learning_rate" in p for p in found), found
 

@@ -4,9 +4,9 @@ import numpy as np
 import pytest
 import torch
 
+from baselines import deform_loop
 from spatialpool.diffeo import (
     deform,
-    deform_loop,
     displacement,
     expected_rms_displacement,
     matched_noise,

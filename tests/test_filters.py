@@ -130,7 +130,7 @@ def test_tables():
     rng = np.random.default_rng(6)
     weights_1d = [rng.standard_normal((4, 1, 3)), torch.ones(4, 4, 3, requires_grad=True)]
     table = mean_filter_table(weights_1d, "init")
-    assert list(table.k) == [1, 2] and set(table.stage) == {"init"}
+    assert list(table.k) == [1, 2] and set(table.state) == {"init"}
     np.testing.assert_allclose(table.loc[0, ["w0", "w1", "w2"]].to_numpy(float),
                                mean_filter(weights_1d[0]))
     assert table.loc[0, "filter"] == list(mean_filter(weights_1d[0]))
@@ -140,6 +140,6 @@ def test_tables():
     assert "w2_2" in table_2d and np.shape(table_2d.loc[0, "filter"]) == (3, 3)
 
     spectra = spectra_table(weights_1d + [rng.standard_normal((4, 4, 5))], "trained")
-    assert list(spectra.columns) == ["k", "stage", "mode", "eigenvalue", "multiplicity", "power"]
+    assert list(spectra.columns) == ["k", "state", "mode", "eigenvalue", "multiplicity", "power"]
     assert spectra.groupby("k").size().to_dict() == {1: 3, 2: 3, 3: 5}
     np.testing.assert_allclose(spectra.groupby("k").power.sum(), 1.0, atol=1e-12)

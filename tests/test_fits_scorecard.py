@@ -117,7 +117,7 @@ def _inputs(final=(-1.0, 1.0), init=(0.0, 0.0), homog=(0.99, 0.35), dead_mean_ch
     windows = window_table(sens, theory, 2, 3, 0.95, 0.25, 0.3).assign(experiment="e")
     selection = pd.DataFrame(dict(seed=[0, 1, 2, 3], interpolated=True, selected=True, test_error=0.0))
     history = pd.DataFrame(dict(seed=[0, 1, 2, 3], event="init", train_error=0.4, test_error=0.5))
-    spectra = pd.DataFrame([dict(k=k, stage=st, mode=m, power=p) for k in range(1, 7)
+    spectra = pd.DataFrame([dict(k=k, state=st, mode=m, power=p) for k in range(1, 7)
                             for st, pw in (("init", [0.5, 0.5]), ("final", [0.97, 0.03])) for m, p in enumerate(pw)])
     exp = {"activation": "relu", "net": {"stride": 2}, "fit": FIT}
     return dict(name="e", exp=exp, fits=fits, windows=windows, collected=sens, selection=selection,
@@ -230,7 +230,7 @@ def _appendix_b(tanh_homogeneity: float, tanh_g_plain=(0.02, -0.05, 0.04, 0.0)):
         fin = _table(-2.0, 1.0).assign(homogeneity=h, selected=True)
         collected[exp] = pd.concat([fin, fin.assign(state="channel_mean"),
                                     fin.assign(state="mean_channel", D=fin.D * (3.0 if exp == "tanh" else 1.02))])
-    spectra = pd.DataFrame([dict(experiment=e, seed=s, k=k, stage=st, mode=m, power=p)
+    spectra = pd.DataFrame([dict(experiment=e, seed=s, k=k, state=st, mode=m, power=p)
                             for e, top in (("relu", 0.97), ("tanh", tanh_homogeneity)) for s in range(4)
                             for k in range(1, 7) for st, pw in (("init", [1 / 3] * 3), ("final", [top, (1 - top) / 2, (1 - top) / 2]))
                             for m, p in enumerate(pw)])

@@ -6,7 +6,8 @@ import torch
 from spatialpool.architectures import build
 from spatialpool.diffeo import temperature
 from spatialpool.image_measure import make_probe, measure_perturbed, measure_states
-from spatialpool.image_sensitivity import measure, perturb
+from spatialpool.image_sensitivity import measure
+from spatialpool.perturbations import perturb
 from spatialpool.image_workflow import grid, normalise, train_config
 from spatialpool.images import Task2D, make_scale_detection_2d
 
@@ -15,9 +16,9 @@ pytestmark = pytest.mark.usefixtures("one_thread")
 
 
 IMAGES = {
-    "datasets": {"d": {"kind": "digits", "split_seed": 0, "n_val": 10, "n_test": 10},
-                 "s": {"kind": "scale_detection_2d", "side": 12, "xi": 6, "gap": 2, "n_train": 16, "n_val": 8,
-                       "n_test": 16, "seed": 0}},
+    "datasets": [{"name": "d", "kind": "digits", "split_seed": 0, "n_val": 10, "n_test": 10},
+                 {"name": "s", "kind": "scale_detection_2d", "side": 12, "xi": 6, "gap": 2, "n_train": 16, "n_val": 8,
+                  "n_test": 16, "seed": 0}],
     "groups": [{"name": "g", "dataset": "d", "seeds": [0, 1], "noise": [0], "train": {"epochs": 3},
                 "archs": [{"arch": "lenet", "noise": [0, 0.1, 10]}, {"arch": "fcn2", "seeds": [5], "train": {"lr": 0.5}}]},
                {"name": "h", "dataset": "s", "seeds": [0], "archs": [{"arch": "vgg11_bn", "width_factor": 0.25}]}],

@@ -146,13 +146,13 @@ def _filters(shares: dict, rng, c_out=16, c_in=16):
 
 
 def _spectral_tables(weights: dict):
-    """weights: (arch, seed, stage) -> list of conv weights; the spectra / aggregates tables as
+    """weights: (arch, seed, state) -> list of conv weights; the spectra / aggregates tables as
     image_measure.filter_spectra writes them."""
     spec, agg = [], []
-    for (arch, seed, stage), ws in weights.items():
+    for (arch, seed, state), ws in weights.items():
         n = len(ws)
         for k, w in enumerate(ws, start=1):
-            ids = dict(arch=arch, seed=seed, stage=stage, k=k, noise=0.0, n_convs=n, rel_depth=k / n, kernel="3x3")
+            ids = dict(arch=arch, seed=seed, state=state, k=k, noise=0.0, n_convs=n, rel_depth=k / n, kernel="3x3")
             s = spectrum(w).rename(columns={"power": "share"})
             spec.append(s.assign(**ids, per_mode=s.share / s.multiplicity))
             agg.append(dict(ids, aggregate_frequency=aggregate_frequency(w)))

@@ -9,9 +9,9 @@ from spatialpool.image_sensitivity import (
     default_points,
     measure,
     measure_representations,
-    perturb,
 )
-from spatialpool.sensitivity import sensitivities
+from spatialpool.perturbations import perturb
+from baselines import sensitivities
 
 N = 12
 TEMP = temperature(1.0, N)

@@ -20,9 +20,9 @@ from spatialpool.image_training import (
     parameter_groups,
     run_seed,
     save_result,
-    train_steps_dataloader,
     train_steps_device,
 )
+from baselines import train_steps_dataloader
 from spatialpool.images import ImageSplits
 
 

@@ -5,7 +5,7 @@ import pytest
 import torch
 import yaml
 
-from conftest import TINY, planned_after_edit
+from conftest import entry, TINY, planned_after_edit
 
 pytestmark = pytest.mark.workflow
 
@@ -55,22 +55,25 @@ def test_every_net_is_trained_and_measured(tiny_run):
     assert trained[trained.kind == "input"].R.iloc[0] == pytest.approx(1.0)
     assert trained[trained.is_layer].layer.max() == 5  # LeNet: 4 ReLUs and the output
     spectra = pd.read_csv(tiny_run / "results/images/collected/sd2d/spectra.csv")
-    assert set(spectra.stage) == {"init", "trained"} and set(spectra.kernel) == {"5x5"}
+    assert set(spectra.state) == {"init", "trained"} and set(spectra.kernel) == {"5x5"}
     history = pd.read_csv(tiny_run / "results/images/collected/sd2d/history.csv")
     assert history.groupby(["arch", "seed"]).epoch.max().eq(2).all()
     assert (tiny_run / "logs/image_train/sd2d/fcn2/noise0/seed1.log").stat().st_size > 0
 
 
-def test_image_claims_are_in_both_scorecards(tiny_run):
-    images = pd.read_csv(tiny_run / "results/tables/scorecard_images.csv")
+def test_image_claims_are_in_their_parts_and_the_merged_scorecard(tiny_run):
+    parts = {p: pd.read_csv(tiny_run / f"results/tables/scorecard_{p}.csv") for p in ("section2", "section3")}
+    assert parts["section2"].section.str[0].isin(["1", "2"]).all() and parts["section3"].section.str[0].eq("3").all()
+    assert parts["section3"].experiment.str.startswith("sd2d").all()
+    images = pd.concat(parts.values(), ignore_index=True)
     assert CLAIMS <= set(images.claim)
     assert images.passed.dtype == bool and images.measured.notna().any()
     assert {"digits/lenet", "sd2d/lenet", "digits, noise 10"} <= set(images.experiment)
     card = pd.read_csv(tiny_run / "results/tables/scorecard.csv")
     assert CLAIMS <= set(card.claim)
     cols = ["section", "claim", "experiment", "passed"]
-    merged = card[card.claim.isin(CLAIMS)][cols].reset_index(drop=True)
-    pd.testing.assert_frame_equal(merged, images[images.claim.isin(CLAIMS)][cols].reset_index(drop=True))
+    merged = card[card.claim.isin(CLAIMS)][cols].sort_values(cols[:3]).reset_index(drop=True)
+    pd.testing.assert_frame_equal(merged, images[images.claim.isin(CLAIMS)][cols].sort_values(cols[:3]).reset_index(drop=True))
 
 
 def test_plot_parameters_rerun_only_plots(tiny_run, tmp_path):
@@ -90,7 +93,7 @@ def test_one_architectures_training_reruns_its_nets_and_downstream_only(tiny_run
     for untouched in ("image_dataset", "image_probe", "fig3", "figC3", "figC4", "fig1", "table_C1",
                       "train", "sensitivity", "fit_exponents", "fig7"):
         assert untouched not in jobs
-    assert {"figC1", "figC2", "image_scorecard", "scorecard"} <= set(jobs)
+    assert {"figC1", "figC2", "scorecard_part", "scorecard"} <= set(jobs)
 
 
 def test_probe_and_shuffle_changes_rerun_measurements_not_training(tiny_run, tmp_path):
@@ -101,7 +104,7 @@ def test_probe_and_shuffle_changes_rerun_measurements_not_training(tiny_run, tmp
 
 
 def test_model_task_changes_leave_the_image_half_alone(tiny_run, tmp_path):
-    jobs = planned_after_edit(tiny_run, tmp_path, lambda c: c["experiments"]["task1_tanh"]["train"].update(lr=0.02))
+    jobs = planned_after_edit(tiny_run, tmp_path, lambda c: entry(c["experiments"], "task1_tanh")["train"].update(lr=0.02))
     assert jobs and not {j for j in jobs if j.startswith("image")} and not IMAGE_PLOTS & set(jobs)
 
 

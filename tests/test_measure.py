@@ -157,13 +157,13 @@ def test_collect_experiment_gives_channel_mean_the_final_filters():
     sens = pd.DataFrame({"seed": 0, "state": ["final", "channel_mean", "mean_channel", "init"], "k": 1,
                          "delta": 1.0, "D": 0.1, "defined": True})
     rf = pd.DataFrame({"seed": 0, "state": ["init", "final"], "k": 1, "A_measured": [1.0, 2.0]})
-    homog = pd.DataFrame({"seed": 0, "stage": ["init", "final"], "k": 1, "homogeneity": [0.3, 0.99]})
+    homog = pd.DataFrame({"seed": 0, "state": ["init", "final"], "k": 1, "homogeneity": [0.3, 0.99]})
     sel = pd.DataFrame({"seed": [0], "selected": [True], "test_error": [0.0]})
     theory = pd.DataFrame({"k": [1], "A_theory": [3.0]})
     out = collect_experiment([sens], [rf], [homog], sel, theory).set_index("state")
     assert out.loc["channel_mean", "homogeneity"] == out.loc["final", "homogeneity"] == 0.99
     assert out.defined.all()
-    with pytest.raises(ValueError, match="no filter stage"):
+    with pytest.raises(ValueError, match="no filter state"):
         collect_experiment([sens.assign(state="other")], [rf], [homog], sel, theory)
 
 

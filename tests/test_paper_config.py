@@ -3,14 +3,14 @@ import re
 import subprocess
 import sys
 
-from conftest import ROOT
+from conftest import entry, ROOT
 
 
 def test_values_match_sections_4_3_and_b(paper_config):
-    t1, t2 = paper_config["tasks"]["task1"], paper_config["tasks"]["task2"]
+    t1, t2 = entry(paper_config["tasks"], "task1"), entry(paper_config["tasks"], "task2")
     assert (t1["length"], t1["xi"], t1["gap"], t1["n_train"]) == (32, 11, 4, 48)
     assert (t2["length"], t2["xi"], t2["n_train"]) == (128, 32, 1024)
-    e = paper_config["experiments"]
+    e = {x["name"]: x for x in paper_config["experiments"]}
     for name in ("task1_relu", "task1_tanh", "task2_relu"):
         assert e[name]["net"]["width"] == 1000
         tr = e[name]["train"]

@@ -18,7 +18,7 @@ import psutil
 import pytest
 import yaml
 
-from conftest import ROOT, TINY, run_snakemake
+from conftest import entry, ROOT, TINY, run_snakemake
 
 SD = "results/scale_detection"
 TANH_WEIGHTS = f"{SD}/train/task1_tanh/weights.pt"
@@ -29,13 +29,13 @@ LENET_NET = "results/images/train/digits/lenet/noise0/seed0.pt"
 TANH_DOWNSTREAM = {"train", "select_checkpoints", "sensitivity", "receptive_field", "filters",
                    "collect_experiment", "fit_exponents", "fits_table", "figB1", "figB2", "fig_training",
                    "fig_receptive_field", "scorecard"}
-NOT_TANH_DOWNSTREAM = {"dataset", "probe_set", "theory_curves", "appendix_a", "fig_appendix_A", "fig7",
+NOT_TANH_DOWNSTREAM = {"dataset", "probe_set", "theory_curves", "diffusion", "fig_appendix_A", "fig7",
                        "mean_filter_tables"}
 
 
 # Rules whose params already hold everything upstream of them (their inputs are made by rules without
 # inputs, from the very settings they carry), and targets.
-NO_UPSTREAM = {"all", "images", "probe_set", "train", "image_probe", "image_train"}
+NO_UPSTREAM = {"all", "probe_set", "train", "image_probe", "image_train"}
 
 
 def test_every_rule_computed_from_other_rules_carries_its_upstream():
@@ -95,16 +95,17 @@ def assert_tanh_weights_and_downstream_only(jobs):
 @pytest.mark.workflow
 def test_order_of_experiments_and_image_groups_changes_no_result(workdir, tmp_path):
     def reverse(c):
-        c["experiments"] = dict(reversed(c["experiments"].items()))
+        c["experiments"] = c["experiments"][::-1]
         c["images"]["groups"] = c["images"]["groups"][::-1]
     reversed_config = write_config(tmp_path, reverse)
-    assert list(yaml.safe_load(reversed_config.read_text())["experiments"])[0] == "task2_relu"
+    assert yaml.safe_load(reversed_config.read_text())["experiments"][0]["name"] == "task2_relu"
     assert planned(workdir, reversed_config) == []  # the same configuration: nothing to do
 
     tables = workdir / "results/tables"
-    before = {f: pd.read_csv(tables / f) for f in ("scorecard.csv", "scorecard_images.csv")}
+    before = {f: pd.read_csv(tables / f) for f in ("scorecard.csv", "scorecard_section2.csv",
+                                                         "scorecard_section3.csv", "scorecard_section4.csv")}
     stamp = (tables / "scorecard.csv").stat().st_mtime_ns
-    run_snakemake(workdir, "--forcerun", "scorecard", "image_scorecard", configfile=reversed_config)
+    run_snakemake(workdir, "--forcerun", "scorecard", "scorecard_part", configfile=reversed_config)
     assert (tables / "scorecard.csv").stat().st_mtime_ns > stamp
     for f, table in before.items():
         pd.testing.assert_frame_equal(pd.read_csv(tables / f), table)  # row for row
@@ -129,7 +130,7 @@ def _train_process(snakemake, timeout=600):
 def test_training_killed_after_a_change_reruns_that_experiment_downstream(workdir, tmp_path):
     """A failed job leaves its output deleted and Snakemake's record of it holding the new params,
     so neither the job's own params nor any mtime asks for a rerun: only its consumers can."""
-    changed = write_config(tmp_path, lambda c: c["experiments"]["task1_tanh"]["train"].update(lr=0.02))
+    changed = write_config(tmp_path, lambda c: entry(c["experiments"], "task1_tanh")["train"].update(lr=0.02))
     cmd = [sys.executable, "-m", "snakemake", "-s", str(ROOT / "Snakefile"), "--directory", str(workdir),
            "--configfile", str(changed), "--cores", "2"]
     states = workdir / yaml.safe_load(changed.read_text())["resume"]["dir"] / "train/task1_tanh"
@@ -176,7 +177,7 @@ def test_training_killed_after_a_change_reruns_that_experiment_downstream(workdi
 def test_weights_deleted_after_a_change_rerun_that_experiment_downstream(workdir, tmp_path):
     """The simulated crash. Not quite the state a failed job leaves: Snakemake's record of the
     deleted weights still holds the old params (see the test above for the real kill)."""
-    changed = write_config(tmp_path, lambda c: c["experiments"]["task1_tanh"]["train"].update(lr=0.02))
+    changed = write_config(tmp_path, lambda c: entry(c["experiments"], "task1_tanh")["train"].update(lr=0.02))
     (workdir / TANH_WEIGHTS).unlink()
     assert_tanh_weights_and_downstream_only(planned(workdir, changed))
     assert ("train", {"experiment": "task1_tanh"}) in planned(workdir, changed, "fig_training")
@@ -219,6 +220,6 @@ def test_missing_image_net_is_rebuilt_with_everything_downstream(workdir):
     assert rules["image_train"] == 1 and rules["image_measure"] == 1
     assert {w["group"] for r, w in jobs if r in ("image_collect", "image_correlations")} == {"digits"}
     digits_figures = {"fig1", "fig3", "fig4", "figC3", "figC4", "figC5", "figC7", "fig_image_training"}
-    assert digits_figures | {"image_scorecard", "scorecard"} <= set(rules)
+    assert digits_figures | {"scorecard_part", "scorecard"} <= set(rules)
     assert not {"figC1", "figC2", "image_dataset", "image_probe", "table_C1", "train", "sensitivity",
                 "fit_exponents", "fig7"} & set(rules), rules

@@ -9,7 +9,7 @@ import pytest
 import torch
 import yaml
 
-from conftest import ROOT
+from conftest import entry, ROOT
 from spatialpool.resume import Checkpointer, run_key
 from test_stacked import ARCH1, _data, _nets
 from spatialpool.training import TrainConfig, train_seeds
@@ -91,7 +91,7 @@ def test_run_key_separates_parameters_and_data():
 
 def _config(tmp_path):
     cfg = yaml.safe_load((ROOT / "tests/tiny_config.yaml").read_text())
-    cfg["experiments"]["task1_relu"]["train"].update(stop_value=3.0, max_steps=20000)  # ~3000 steps
+    entry(cfg["experiments"], "task1_relu")["train"].update(stop_value=3.0, max_steps=20000)  # ~3000 steps
     cfg["resume"] = dict(enabled=True, dir="results/.resume", interval_s=0.3)
     path = tmp_path / "config.yaml"
     path.write_text(yaml.safe_dump(cfg))

@@ -6,7 +6,12 @@ from spatialpool.fits import loglog_slope
 from spatialpool.probes import make_probe_set, perturbations
 from spatialpool.receptive_field import theory_receptive_field
 from spatialpool.scale_detection import Task, make_dataset
-from spatialpool.sensitivity import EPS, delta_is_undefined, matched_noise, sensitivities
+from baselines import sensitivities as two_pass
+from spatialpool.image_sensitivity import measure_representations
+from spatialpool.sensitivity import EPS, delta_is_undefined, matched_noise
+
+# Every analytic case holds for the workflow's streaming estimator and for the two-pass reference.
+ESTIMATORS = pytest.mark.parametrize("sensitivities", [measure_representations, two_pass], ids=["streaming", "two_pass"])
 from spatialpool.simple_cnn import homogeneous
 
 
@@ -17,7 +22,8 @@ def _data(n=40, r=3, d=12, seed=0):
     return clean, pert
 
 
-def test_identity_matches_direct_computation():
+@ESTIMATORS
+def test_identity_matches_direct_computation(sensitivities):
     clean, pert = _data()
     out = sensitivities(lambda x: [x], torch.tensor(clean), {"p": torch.tensor(pert)})
     num = ((pert - clean[:, None]) ** 2).sum(-1).mean()
@@ -26,7 +32,8 @@ def test_identity_matches_direct_computation():
     np.testing.assert_allclose(out["p"][0], num / pairs, rtol=1e-12)
 
 
-def test_linear_map_and_minibatching():
+@ESTIMATORS
+def test_linear_map_and_minibatching(sensitivities):
     clean, pert = _data(n=37)
     a = np.random.default_rng(1).standard_normal((5, 12))
     f = lambda x: [x @ torch.tensor(a).T, 3 * x]
@@ -41,14 +48,16 @@ def test_linear_map_and_minibatching():
     np.testing.assert_allclose(full["p"][1], ident["p"][0], rtol=1e-12)
 
 
-def test_invariant_representation_has_zero_sensitivity():
+@ESTIMATORS
+def test_invariant_representation_has_zero_sensitivity(sensitivities):
     clean = np.random.default_rng(0).standard_normal((20, 8))
     shifted = np.stack([np.roll(clean, 1, -1), np.roll(clean, -2, -1)], 1)
     out = sensitivities(lambda x: [x.sum(-1, keepdim=True)], torch.tensor(clean), {"shift": torch.tensor(shifted)})
     assert abs(out["shift"][0]) < 1e-12
 
 
-def test_constant_representation_is_undefined_not_infinite():
+@ESTIMATORS
+def test_constant_representation_is_undefined_not_infinite(sensitivities):
     clean, pert = _data()
     out = sensitivities(lambda x: [torch.ones(len(x), 3, dtype=x.dtype)], torch.tensor(clean), {"p": torch.tensor(pert)})
     assert np.isnan(out["p"][0])
@@ -69,7 +78,8 @@ def _constant_representations(c):
 
 
 @pytest.mark.parametrize("c", INEXACT_CONSTANTS)
-def test_constant_representation_is_undefined_in_every_minibatch_split(c):
+@ESTIMATORS
+def test_constant_representation_is_undefined_in_every_minibatch_split(c, sensitivities):
     """Delta of a constant representation is round-off, not a scale: D and G are NaN, never a number."""
     clean, pert = _data(n=40)
     pert = {"D": torch.tensor(pert), "G": torch.tensor(2 * pert - clean[:, None])}
@@ -80,7 +90,8 @@ def test_constant_representation_is_undefined_in_every_minibatch_split(c):
         assert np.all(np.isnan(out["D"] / out["G"]))  # and so R
 
 
-def test_tiny_genuine_variation_is_a_number():
+@ESTIMATORS
+def test_tiny_genuine_variation_is_a_number(sensitivities):
     """Features varying by 1e-6 relative on an offset of 1 are far above round-off: finite, exact."""
     clean, pert = _data(n=40)
     a = np.random.default_rng(2).standard_normal((12, 5))
@@ -110,7 +121,8 @@ def test_undefined_rule_is_relative_to_the_feature_scale():
         delta_is_undefined(1.0, 1.0, 0)
 
 
-def test_noise_is_matched_per_image_and_draw():
+@ESTIMATORS
+def test_noise_is_matched_per_image_and_draw(sensitivities):
     clean, pert = _data()
     eta = matched_noise(clean, pert, np.random.default_rng(0))
     np.testing.assert_allclose(np.linalg.norm(eta, axis=-1), np.linalg.norm(pert - clean[:, None], axis=-1))
@@ -122,7 +134,7 @@ def _homogeneous_exponents(task, depth, fs, stride, k_min, k_max):
     probe = make_probe_set(task, data["test_sites"], 150, 4, seed=0)
     net = homogeneous(depth, fs, stride)
     pert = {k: torch.tensor(v) for k, v in perturbations(probe).items()}
-    out = sensitivities(net.hidden, torch.tensor(probe["clean"]), pert)
+    out = measure_representations(net.hidden, torch.tensor(probe["clean"]), pert)  # the workflow's estimator
     a = theory_receptive_field(depth, fs, stride, task.length)
     w = slice(k_min - 1, k_max)
     return {m: loglog_slope(a[w], out[m][w]) for m in ("D", "G_rect", "G_plain")}

@@ -29,7 +29,7 @@ import pytest
 import torch
 import yaml
 
-from conftest import ROOT
+from conftest import entry, ROOT
 
 CLUSTER_SCRIPT = ROOT / ".ci/slurm_cluster.py"
 PROFILE = ROOT / "profiles/slurm"
@@ -250,8 +250,12 @@ def test_profile_matches_the_workflow():
         res = profile["set-resources"].get(rule)
         assert res and res["gpu"] >= 1 and "attempt" in str(res["runtime"]), f"{rule} needs a GPU in profiles/slurm"
     assert set(profile["groups"]) <= rules, set(profile["groups"]) - rules
+    assert set(profile["set-resources"]) <= rules, set(profile["set-resources"]) - rules  # no stale rule names
     cluster_smk = (ROOT / "workflow/rules/cluster.smk").read_text()
-    local = {r.strip() for line in re.findall(r"^localrules:(.*)$", cluster_smk, re.M) for r in line.split(",")}
+    # one line or, as snakefmt writes it, one rule per indented line
+    blocks = re.findall(r"^localrules:((?:[ \t]*\w+,?[ \t]*\n?|\n[ \t]+\w+,?)+)", cluster_smk, re.M)
+    local = {r.strip() for b in blocks for r in b.replace("\n", ",").split(",") if r.strip()}
+    assert {"all", "scorecard", "fig7"} <= local, local
     assert local <= rules, local - rules
     assert not local & set(profile["groups"]), "a grouped rule cannot be local"
     assert 'include: "workflow/rules/cluster.smk"' in (ROOT / "Snakefile").read_text()
@@ -289,7 +293,7 @@ def test_workflow_runs_through_sbatch(slurm_runs):
     for row in measure:
         assert "cpu=1," in row["AllocTRES"] and row["Timelimit"] == "00:45:00" and row["Partition"] == "main", row
     assert len(run.jobs_of("sensitivity")) == 2
-    assert len(run.jobs_of("data")) == 1 and len(run.jobs_of("appendix_a")) == 1
+    assert len(run.jobs_of("data")) == 1 and len(run.jobs_of("diffusion")) == 1
     # figures, tables and the scorecard ran locally, not through sbatch
     assert not any(r["Comment"].startswith(("rule_fig", "rule_scorecard", "rule_fits_table")) for r in run.sacct)
     logs = list((tmp_path / ".snakemake/slurm_logs").rglob("*.log"))
@@ -325,7 +329,7 @@ TIMEOUT_TRAIN = {"lr": 0.01, "weight_decay": 0.1, "batch_size": 8, "stop": "deca
 @pytest.mark.slurm
 def test_job_killed_at_its_time_limit_is_resubmitted_and_resumes(start_snakemake, tmp_path):
     config = yaml.safe_load(SLURM_CONFIG.read_text())
-    exp = config["experiments"]["task1_relu"]
+    exp = entry(config["experiments"], "task1_relu")
     exp["seeds"] = [0, 1]
     exp["net"] = {"depth": 12, "width": 32, "filter_size": 3, "stride": 1}
     exp["train"] = TIMEOUT_TRAIN

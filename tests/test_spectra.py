@@ -61,6 +61,6 @@ def test_gamma_is_eq3_and_share_is_normalised():
 
 def test_compare_init_and_trained():
     spectra, aggregates = compare({"init": _net("gaussian"), "trained": _net("constant")})
-    assert set(spectra.stage) == {"init", "trained"} and len(aggregates) == 6
-    a = aggregates.set_index(["stage", "k"]).aggregate_frequency
+    assert set(spectra.state) == {"init", "trained"} and len(aggregates) == 6
+    a = aggregates.set_index(["state", "k"]).aggregate_frequency
     assert (a["trained"] < a["init"]).all()

@@ -5,7 +5,8 @@ import torch
 from spatialpool.scale_detection import Task, make_dataset, render
 from spatialpool.simple_cnn import SimpleCNN
 from spatialpool.stacked import StackedCNN, channels_last
-from spatialpool.training import TrainConfig, init_seeds, train, train_seeds
+from baselines import train_one_seed as train
+from spatialpool.training import TrainConfig, init_seeds, train_seeds
 
 TASK1 = Task("distance", 32, 11, 4)
 ARCHS = [dict(depth=6, width=8, filter_size=3, stride=1, activation="relu"),

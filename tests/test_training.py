@@ -3,7 +3,8 @@ import torch
 
 from spatialpool.scale_detection import Task, make_dataset, render
 from spatialpool.simple_cnn import SimpleCNN
-from spatialpool.training import TrainConfig, decay_times, hinge, init_seeds, lr_factor, train
+from baselines import train_one_seed as train
+from spatialpool.training import TrainConfig, decay_times, hinge, init_seeds, lr_factor
 
 TASK = Task("distance", 32, 11, 4)
 

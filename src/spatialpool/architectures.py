@@ -33,6 +33,8 @@ from functools import partial
 import torch
 from torch import nn
 
+from .registry import spec
+
 
 def scaled(channels: int, width_factor: float) -> int:
     return max(1, int(round(channels * width_factor)))
@@ -344,15 +346,26 @@ ARCHITECTURES = {
 
 def build(name: str, num_classes: int = 10, in_channels: int = 3, width_factor: float = 1.0,
           input_size: int = 32) -> nn.Module:
-    if name not in ARCHITECTURES:
-        raise ValueError(f"unknown architecture {name!r}: expected one of {sorted(ARCHITECTURES)}")
-    return ARCHITECTURES[name](num_classes=num_classes, in_channels=in_channels,
-                               width_factor=width_factor, input_size=input_size)
+    """The nn.Module of a registered image architecture (registry.py), in float32 on the CPU.
+
+    Raises ValueError naming the registered image architectures for an unknown name.
+    """
+    from .registry import REGISTRY, image_architectures
+    if name not in image_architectures():
+        raise ValueError(f"unknown architecture {name!r}: expected one of {sorted(image_architectures())}")
+    builder = REGISTRY[name].builder
+    if builder is None:
+        make = ARCHITECTURES[name]
+    else:
+        import importlib
+        module, attr = builder.split(":")
+        make = getattr(importlib.import_module(module), attr)
+    return make(num_classes=num_classes, in_channels=in_channels, width_factor=width_factor, input_size=input_size)
 
 
 def is_fully_connected(name: str) -> bool:
-    """FCNs follow their own protocol (Adam, lr 0.1, no weight decay, constant lr)."""
-    return name.startswith("fcn")
+    """Whether the registry declares the architecture fully connected (no filters to shuffle)."""
+    return spec(name).kind == "fully_connected"
 
 
 WEIGHT_LAYER_TYPES = (nn.Conv2d, nn.Linear, ScaledLinear)

@@ -21,6 +21,25 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+# Parts of the paper (the workflow's targets) by the first character of a row's `section` label.
+PART_OF_SECTION = {"1": "section2", "2": "section2", "3": "section3", "4": "section4",
+                   "A": "appendix_a", "B": "appendix_b", "C": "appendix_c"}
+
+
+def paper_section(label: str) -> str:
+    """'4.3' -> '4', '3, B (figs. 4, B1)' -> '3', 'C (tables C2, C3)' -> 'C', '1, 2 (figs 1, C3)' -> '1'."""
+    first = str(label).split()[0].rstrip(",")
+    return first.split(".")[0].split("-")[0]
+
+
+def part_of(label: str) -> str:
+    """The part of the paper (workflow target) a row's section label belongs to: '4.3' -> 'section4'.
+
+    Raises KeyError for a label outside the paper's sections.
+    """
+    return PART_OF_SECTION[paper_section(label)]
+
+
 VERDICTS = ("reproduced", "not reproduced", "uninformative", "not enough data", "not tested")
 COLUMNS = ["section", "claim", "experiment", "paper", "measured", "ci_low", "ci_high", "n", "n_min",
            "effect", "criterion", "passed_data", "control", "control_measured", "control_passed",

@@ -12,7 +12,6 @@ from pathlib import Path
 import jsonschema
 import yaml
 
-from .scale_detection import Task, class_counts
 
 
 def schema_problems(config: dict, schema_path: str | Path) -> list[str]:
@@ -20,21 +19,85 @@ def schema_problems(config: dict, schema_path: str | Path) -> list[str]:
     validator = jsonschema.Draft202012Validator(schema)
     problems = []
     for err in sorted(validator.iter_errors(config), key=lambda e: list(map(str, e.absolute_path))):
-        key = ".".join(map(str, err.absolute_path)) or "(top level)"
+        key = ".".join(named_path(config, err.absolute_path)) or "(top level)"
         hint = err.schema.get("description") if isinstance(err.schema, dict) else None
         problems.append(f"{key}: {err.message}" + (f" (expected: {hint})" if hint else ""))
     return problems
 
 
-def task_from_config(spec: dict) -> Task:
+def named_path(config: dict, path) -> list[str]:
+    """A path into the config with each grid index replaced by its entry's name (or arch), so that
+    messages say experiments.task1_relu.net.width, not experiments.0.net.width."""
+    out, node = [], config
+    for step in path:
+        try:
+            node = node[step]
+        except (KeyError, IndexError, TypeError):
+            node = None
+        name = node.get("name", node.get("arch")) if isinstance(step, int) and isinstance(node, dict) else None
+        out.append(str(name) if isinstance(name, str) else str(step))
+    return out
+
+
+def task_from_config(spec: dict):
+    """The scale_detection.Task of a task's config entry."""
+    from .scale_detection import Task
     return Task(spec["kind"], spec["length"], spec["xi"], spec.get("gap", 0))
 
 
+def class_counts(spec: dict) -> tuple[int, int]:
+    """(positive, negative) pairs of a task's config entry, before balancing."""
+    from .scale_detection import class_counts as counts
+    return counts(task_from_config(spec))
+
+
 def n_test(spec: dict) -> int:
-    return 2 * min(class_counts(task_from_config(spec))) - spec["n_train"]
+    return 2 * min(class_counts(spec)) - spec["n_train"]
+
+
+GRIDS = ("tasks", "experiments")  # top-level lists of named entries (images: image_workflow.normalise)
+PARTS = ("section2", "section3", "section4", "appendix_a", "appendix_b", "appendix_c")
+# Top-level keys a config may leave out (the schema's `default:` of each; a test checks they agree).
+DEFAULTS = {"results": "results", "logs": "logs", "parts": list(PARTS)}
+
+
+def by_name(entries: list[dict], key: str = "name") -> dict[str, dict]:
+    """[{name: a, ...}, ...] -> {a: {...}, ...}, in list order, the name key dropped."""
+    return {e[key]: {k: v for k, v in e.items() if k != key} for e in entries}
+
+
+def keyed(config: dict) -> dict:
+    """A copy of the config with every grid keyed by name: tasks, experiments, and the images
+    section as image_workflow.normalise returns it ({} when absent or null); DEFAULTS filled in.
+
+    In the config file the grids are lists of entries with a `name`: Snakemake merges a
+    --configfile into config.yaml key by key, so a grid written as a dict would add the default's
+    entries to every other configuration, while a list replaces it.
+    """
+    from .image_workflow import normalise
+    out = {**DEFAULTS, **config}
+    for grid in GRIDS:
+        out[grid] = by_name(config[grid])
+    out["images"] = normalise(config.get("images"))
+    return out
+
+
+def duplicate_names(config: dict) -> list[str]:
+    """A name used twice in a grid: each grid entry must be addressable by its name."""
+    out = []
+    lists = [(g, config.get(g) or []) for g in GRIDS]
+    if config.get("images"):
+        lists += [("images.datasets", config["images"].get("datasets") or []),
+                  ("images.groups", config["images"].get("groups") or [])]
+    for key, entries in lists:
+        names = [e.get("name") for e in entries]
+        for n in sorted({n for n in names if names.count(n) > 1}):
+            out.append(f"{key}: the name '{n}' is used by {names.count(n)} entries")
+    return out
 
 
 def semantic_problems(config: dict) -> list[str]:
+    """Checks of the keyed config (see keyed()) that the schema cannot express."""
     out = []
     tasks = config["tasks"]
     for name, t in tasks.items():
@@ -54,7 +117,7 @@ def semantic_problems(config: dict) -> list[str]:
         elif t["length"] % t["xi"] or t["xi"] >= t["length"]:
             out.append(f"{key}.xi: must divide length = {t['length']} into at least two patches")
             continue
-        pos, neg = class_counts(task_from_config(t))
+        pos, neg = class_counts(t)
         if min(pos, neg) == 0:
             out.append(f"{key}: one class is empty ({pos} positive, {neg} negative pairs)")
         elif t["n_train"] >= 2 * min(pos, neg):
@@ -82,14 +145,12 @@ def semantic_problems(config: dict) -> list[str]:
             if not lo < hi <= net["depth"]:
                 out.append(f"{key}.fit.{m}: need k_min < k_max <= depth = {net['depth']}, got [{lo}, {hi}]")
 
+    # Figure references to experiments the config lacks are not errors: a --configfile that replaces
+    # the experiment grid leaves the default's references behind. Figure 7 then shows the listed
+    # experiments it has, and appendix B is left out of the default target (common.smk says so).
     exps = config["experiments"]
-    for i, name in enumerate(config["figures"]["fig7"]):
-        if name not in exps:
-            out.append(f"figures.fig7[{i}]: unknown experiment '{name}'; allowed: {sorted(exps)}")
     for act, name in config["figures"]["appendix_b"].items():
-        if name not in exps:
-            out.append(f"figures.appendix_b.{act}: unknown experiment '{name}'; allowed: {sorted(exps)}")
-        elif exps[name]["activation"] != act:
+        if name in exps and exps[name]["activation"] != act:
             out.append(f"figures.appendix_b.{act}: experiment '{name}' uses {exps[name]['activation']}")
 
     a = config["appendix_a"]
@@ -101,8 +162,9 @@ def semantic_problems(config: dict) -> list[str]:
 
 
 def problems(config: dict, schema_path: str | Path) -> list[str]:
-    found = schema_problems(config, schema_path)
-    return found or semantic_problems(config)
+    """Every problem of a config as written (grids as lists), each naming its dotted key."""
+    found = schema_problems(config, schema_path) or duplicate_names(config)
+    return found or semantic_problems(keyed(config))
 
 
 def format_problems(found: list[str]) -> str:

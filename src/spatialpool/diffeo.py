@@ -12,7 +12,7 @@ with source coordinates clamped to [0, n - 1] and bilinear interpolation. Every 
 gets its own field, shared by its channels.
 
 The batched path builds all fields with one einsum and warps with one grid_sample
-(align_corners=True maps pixel p to p exactly); `deform_loop` is the plain per-image version of
+(align_corners=True maps pixel p to p exactly); `deform_loop` in benchmarks/baselines.py is the plain per-image version of
 the same maths (explicit bilinear gather), kept as the reference and the benchmark's baseline.
 """
 from __future__ import annotations
@@ -114,37 +114,6 @@ def expected_rms_displacement(n: int, cut: int, temp: float) -> float:
     ij = modes(cut).to(torch.float64)
     per_mode = (si ** 2).mean(1) * (sj ** 2).mean(1) / (ij ** 2).sum(1)
     return math.sqrt(2 * n ** 2 * temp * per_mode.sum().item())
-
-
-def deform_loop(images: torch.Tensor, coeffs: torch.Tensor, cut: int = 3) -> torch.Tensor:
-    """Reference: one image at a time, field as an explicit double sum, hand-written bilinear remap."""
-    n = images.shape[-1]
-    x, y = _pixel_grid(n, torch.float64, images.device)
-    ij = modes(cut).tolist()
-    u = x / (n - 1)
-    v = y / (n - 1)
-    out = torch.empty_like(images)
-    for b in range(len(images)):
-        dx = torch.zeros(n, n, dtype=torch.float64, device=images.device)
-        dy = torch.zeros_like(dx)
-        for m, (i, j) in enumerate(ij):
-            mode = n * torch.sin(math.pi * i * u) * torch.sin(math.pi * j * v)
-            dx += coeffs[b, 0, m].item() * mode
-            dy += coeffs[b, 1, m].item() * mode
-        out[b] = _bilinear(images[b], (x - dx).clamp(0, n - 1), (y - dy).clamp(0, n - 1))
-    return out
-
-
-def _bilinear(img: torch.Tensor, sx: torch.Tensor, sy: torch.Tensor) -> torch.Tensor:
-    """img [C, n, n] sampled at real pixel coordinates (sx, sy), both within [0, n - 1]."""
-    n = img.shape[-1]
-    x0 = sx.floor().long().clamp(max=n - 2)
-    y0 = sy.floor().long().clamp(max=n - 2)
-    wx = (sx - x0).to(img.dtype)
-    wy = (sy - y0).to(img.dtype)
-    top = img[:, y0, x0] * (1 - wx) + img[:, y0, x0 + 1] * wx
-    bottom = img[:, y0 + 1, x0] * (1 - wx) + img[:, y0 + 1, x0 + 1] * wx
-    return top * (1 - wy) + bottom * wy
 
 
 def matched_noise(clean: torch.Tensor, deformed: torch.Tensor, generator: torch.Generator | None = None,

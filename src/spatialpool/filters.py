@@ -114,7 +114,7 @@ def homogeneity(filt) -> float:
     return float(w.sum() ** 2 / (w.size * norm2))
 
 
-def mean_filter_table(weights: Sequence, stage: str) -> pd.DataFrame:
+def mean_filter_table(weights: Sequence, state: str) -> pd.DataFrame:
     """Per layer k (1-based): the channel-averaged filter, its taps as columns, and its homogeneity.
 
     Tap columns are w0..w{F-1} for 1D filters and w{i}_{j} (row i, column j) for 2D ones.
@@ -124,13 +124,13 @@ def mean_filter_table(weights: Sequence, stage: str) -> pd.DataFrame:
         filt = mean_filter(weight)
         taps = {f"w{i}": v for i, v in enumerate(filt)} if filt.ndim == 1 else \
             {f"w{i}_{j}": v for (i, j), v in np.ndenumerate(filt)}
-        rows.append({"k": k, "stage": stage, "filter": filt.tolist(), **taps,
+        rows.append({"k": k, "state": state, "filter": filt.tolist(), **taps,
                      "homogeneity": homogeneity(filt)})
     return pd.DataFrame(rows)
 
 
-def spectra_table(weights: Sequence, stage: str) -> pd.DataFrame:
-    """Long table of B.1-normalised grouped spectra: k, stage, mode, eigenvalue, multiplicity, power."""
-    frames = [spectrum(weight).assign(k=k, stage=stage) for k, weight in enumerate(weights, start=1)]
-    columns = ["k", "stage", "mode", "eigenvalue", "multiplicity", "power"]
+def spectra_table(weights: Sequence, state: str) -> pd.DataFrame:
+    """Long table of B.1-normalised grouped spectra: k, state, mode, eigenvalue, multiplicity, power."""
+    frames = [spectrum(weight).assign(k=k, state=state) for k, weight in enumerate(weights, start=1)]
+    columns = ["k", "state", "mode", "eigenvalue", "multiplicity", "power"]
     return pd.concat(frames, ignore_index=True)[columns]

@@ -5,11 +5,12 @@ every problem names its dotted key, all at once (as spatialpool.config does for 
 """
 from __future__ import annotations
 
-from .architectures import ARCHITECTURES
+from .registry import image_architectures
+from .registry import spec as registered
+from .datasets import DATASET_KINDS
 from .image_workflow import arch_spec, n_test, normalise
 
 N_DIGITS = 1797
-NATURAL = ("digits", "cifar10")
 IMAGENET_MODELS = ("alexnet", "vgg11", "vgg11_bn", "vgg13", "vgg13_bn", "vgg16", "vgg16_bn", "vgg19", "vgg19_bn",
                    "resnet18", "resnet34", "resnet50", "resnet101", "resnet152", "efficientnet_b0")
 
@@ -18,10 +19,8 @@ def image_problems(config: dict) -> list[str]:
     raw = config.get("images")
     if not raw:
         return []
-    out = []
-    names = [g["name"] for g in raw["groups"]]
-    for n in sorted({n for n in names if names.count(n) > 1}):
-        out.append(f"images.groups: the name '{n}' is used by {names.count(n)} groups")
+    natural = tuple(n for n, k in DATASET_KINDS.items() if k.natural)
+    out = []  # duplicate data set and group names: config.duplicate_names
     for i, g in enumerate(raw["groups"]):
         archs = [a["arch"] for a in g["archs"]]
         for a in sorted({a for a in archs if archs.count(a) > 1}):
@@ -31,6 +30,11 @@ def image_problems(config: dict) -> list[str]:
     images = normalise(raw)
     datasets, groups = images["datasets"], images["groups"]
     probe = images["probe"]
+    unknown = {name: d["kind"] for name, d in datasets.items() if d["kind"] not in DATASET_KINDS}
+    for name, k in unknown.items():
+        out.append(f"images.datasets.{name}.kind: unknown data set kind '{k}'; allowed: {sorted(DATASET_KINDS)}")
+    if unknown:
+        return out
     for name, d in datasets.items():
         key = f"images.datasets.{name}"
         if d["kind"] == "digits" and d["n_val"] + d["n_test"] >= N_DIGITS:
@@ -50,23 +54,25 @@ def image_problems(config: dict) -> list[str]:
             continue
         d = datasets[g["dataset"]]
         for arch in g["archs"]:
-            if arch not in ARCHITECTURES:
-                out.append(f"{key}.archs.{arch}: unknown architecture; allowed: {sorted(ARCHITECTURES)}")
+            if arch not in image_architectures():
+                out.append(f"{key}.archs.{arch}: unknown architecture; allowed: {sorted(image_architectures())}")
                 continue
             spec = arch_spec(images, gname, arch)
-            if d["kind"] not in NATURAL and any(float(v) != 0 for v in spec["noise"]):
-                out.append(f"{key}.archs.{arch}.noise: input noise is defined for natural images (digits, "
-                           f"cifar10), not for '{d['kind']}'; use [0]")
-            side = d.get("pad_to", 32) if d["kind"] == "scale_detection_2d" else 32
-            if arch.startswith("vgg") and side < 32:
-                out.append(f"{key}.archs.{arch}: VGGs need 32x32 inputs; set images.datasets.{g['dataset']}.pad_to: 32")
+            if not DATASET_KINDS[d["kind"]].natural and any(float(v) != 0 for v in spec["noise"]):
+                out.append(f"{key}.archs.{arch}.noise: input noise is defined for natural images ({', '.join(natural)}), "
+                           f"not for '{d['kind']}'; use [0]")
+            side = DATASET_KINDS[d["kind"]].side(d)
+            if side < registered(arch).min_side:
+                out.append(f"{key}.archs.{arch}: needs inputs of side >= {registered(arch).min_side}; set "
+                           f"images.datasets.{g['dataset']}.pad_to: {registered(arch).min_side}")
             selection = spec["train"].get("selection", "validation")
             n_val = d.get("n_val", 0)
             if selection == "validation" and n_val == 0:
                 out.append(f"{key}.archs.{arch}.train.selection: 'validation' needs images.datasets."
                            f"{g['dataset']}.n_val > 0 (or the authors' selection: test)")
     figs = images["figures"]
-    for role, kinds in (("images", NATURAL), ("scale_detection", ("scale_detection_2d",))):
+    detection = tuple(n for n, k in DATASET_KINDS.items() if k.task == "scale_detection")
+    for role, kinds in (("images", natural), ("scale_detection", detection)):
         name = figs[role]
         if name not in groups:
             out.append(f"images.figures.{role}: unknown group '{name}'; allowed: {sorted(groups)}")

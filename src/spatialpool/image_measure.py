@@ -4,7 +4,8 @@ Probe sets. A seeded draw of `size` test images (never training or validation da
 normalised in float64 with everything that defines its perturbations:
 - natural images (digits, CIFAR-10, ImageNet): smooth random diffeomorphisms (diffeo.py) at the
   authors' temperature T = 4 delta^2 / (pi n^2 ln c), `draws` fields per image, seeded per image
-  (image_sensitivity.perturb); the matched noise has the deformation's norm per image and draw;
+  (perturbations.diffeo_batches); the matched noise has the deformation's norm per image and draw;
+  the first image's draws are stored (`example`, shown in figure 1);
 - 2D scale detection: each active pixel moves to one of its 8 neighbours (images.move_pixels_2d),
   `draws` moves per image, drawn and rendered here once; the matched noise likewise.
 Nets trained on noisy data (noise std s) are probed on their own input distribution: a fixed
@@ -31,7 +32,10 @@ import torch
 from torch import nn
 
 from .diffeo import matched_noise, temperature
-from .image_sensitivity import Accumulator, _eval_forward, _Hooks, default_points, measure, points_table
+from .datasets import kind as dataset_kind
+from .image_sensitivity import measure_batches
+from .perturbations import batches_of, stored_batches
+from .runtime import seed_words
 from .shuffle import shuffle_channels
 from .spectra import compare
 
@@ -54,8 +58,12 @@ def make_probe(splits, kind: str, size: int, draws: int, seed: int, delta: float
     x = splits.normalise(splits.x_test[torch.from_numpy(index)]).double()
     probe = dict(dataset=splits.name, kind=kind, index=index, x=x, y=splits.y_test[torch.from_numpy(index)],
                  size=size, draws=draws, seed=seed, side=x.shape[-1])
-    if kind != "scale_detection_2d":
-        probe.update(perturbation="diffeo", delta=delta, cut=cut, temperature=temperature(delta, x.shape[-1], cut))
+    perturbation = dataset_kind(kind).perturbation
+    if perturbation != "pixel_moves":  # drawn from the probe's seeds at measurement (perturbations.py)
+        probe.update(perturbation=perturbation, delta=delta, cut=cut, temperature=temperature(delta, x.shape[-1], cut))
+        # the first image's draws, exactly as measurement makes them, for figure 1 to show
+        first = next(batches_of(probe, x[:1], 1))
+        probe["example"] = dict(deformed=first[1]["D"], noisy=first[1]["G"])
         return probe
     t = Task2D(side=task["side"], xi=task["xi"], gap=task["gap"])
     pixels = np.asarray(splits.info["test_pixels"])[index]                       # [P, 2, 2]
@@ -89,44 +97,28 @@ def noisy_inputs(probe: dict, noise_std: float) -> torch.Tensor:
 
 def measure_perturbed(model: nn.Module, clean: torch.Tensor, deformed: torch.Tensor, noisy: torch.Tensor,
                       batch_size: int = 100, points=None) -> pd.DataFrame:
-    """D, G, R at every point for given perturbations: clean [P, ...], deformed and noisy [P, R, ...].
-
-    The same streaming float64 sums as image_sensitivity.measure (one forward pass per mini-batch
-    of [clean | deformed | noisy]); used where the perturbations are not smooth diffeomorphisms.
-    """
-    points = default_points(model) if points is None else list(points)
-    param = next(model.parameters(), None)
-    dtype = param.dtype if param is not None else torch.float64
-    device = param.device if param is not None else torch.device("cpu")
-    draws = deformed.shape[1]
-    acc = Accumulator(("D", "G"))
-    hooks = _Hooks(model, points, acc.add)
-    try:
-        for lo in range(0, len(clean), batch_size):
-            x = clean[lo:lo + batch_size]
-            xs = torch.cat([x, deformed[lo:lo + batch_size].flatten(0, 1), noisy[lo:lo + batch_size].flatten(0, 1)])
-            acc.layout(len(x), draws)
-            hooks.reset()
-            acc.add("output", "output", _eval_forward(model, xs.to(device=device, dtype=dtype)))
-    finally:
-        hooks.close()
-    table = points_table(acc.points, acc.result())
-    table["probe_size"], table["draws"] = len(clean), draws
-    return table
+    """D, G, R at every point for given perturbations: clean [P, ...], deformed and noisy [P, R, ...]
+    (image_sensitivity.measure_batches on perturbations.stored_batches)."""
+    probe = dict(deformed=deformed, noisy=noisy)
+    return measure_batches(model, stored_batches(probe, clean, batch_size), points)
 
 
 def measure_probe(model: nn.Module, probe: dict, noise_std: float = 0.0, batch_size: int = 100) -> pd.DataFrame:
-    """One model on a probe set: a row per point and the output (see the module docstring)."""
-    if probe["perturbation"] == "diffeo":
-        table = measure(model, noisy_inputs(probe, noise_std), probe["temperature"], probe["cut"],
-                        probe["draws"], probe["seed"], batch_size)
-        return table.assign(delta_nominal=probe["delta"], cut=probe["cut"])
-    if noise_std:
+    """One model on a probe set: a row per point and the output (see the module docstring).
+
+    The probe set's registered perturbation (perturbations.py) yields the perturbed images; nets
+    trained with input noise see the probe images with their fixed noise added (noisy_inputs).
+    Raises ValueError for input noise on a probe set whose perturbations are stored (2D scale detection).
+    """
+    if noise_std and probe["perturbation"] != "diffeo":
         raise ValueError("input noise is defined for natural images only, not for 2D scale detection")
-    table = measure_perturbed(model, probe["x"], probe["deformed"], probe["noisy"], batch_size)
+    param = next(model.parameters(), None)
+    device = param.device if param is not None else torch.device("cpu")
+    table = measure_batches(model, batches_of(probe, noisy_inputs(probe, noise_std).to(device), batch_size))
+    if probe["perturbation"] == "diffeo":
+        table.insert(table.columns.get_loc("draws") + 1, "temperature", probe["temperature"])
+        return table.assign(delta_nominal=probe["delta"], cut=probe["cut"])
     table["temperature"] = np.nan
-    table["displacement_rms"] = float(probe["displacement"].pow(2).mean().sqrt())
-    table["deformation_ratio"] = float(probe["deformation_ratio"].mean())
     return table
 
 
@@ -151,7 +143,7 @@ def input_row(probe: dict, noise_std: float = 0.0, batch_size: int = 100) -> pd.
 
 def shuffle_seed(seed: int, net_seed: int, j: int) -> int:
     """Seed of the j-th channel permutation of the net trained with net_seed."""
-    return int(np.random.SeedSequence([seed, net_seed, j]).generate_state(1)[0])
+    return seed_words([seed, net_seed, j], 1)[0]
 
 
 def has_convs(model: nn.Module) -> bool:
@@ -186,7 +178,7 @@ def filter_spectra(init: nn.Module, trained: nn.Module) -> tuple[pd.DataFrame, p
     """Eq. 3 / B.1 spectra and the fig. C5 aggregate of every conv layer, init and trained."""
     spectra, aggregates = compare({"init": init, "trained": trained})
     for t in (spectra, aggregates):
-        n = t.groupby("stage").k.transform("max") if len(t) else t.k
+        n = t.groupby("state").k.transform("max") if len(t) else t.k
         t["n_convs"] = n
         t["rel_depth"] = t.k / n if len(t) else t.k
     return spectra, aggregates

@@ -106,11 +106,11 @@ def spectra_grid(fig_axes_row, spectra: pd.DataFrame | None, archs, title, colou
             continue
         d = s[s.k == k]
         for arch in archs:
-            for stage, ls in (("init", ":"), ("trained", "-")):
-                c = d[(d.arch == arch) & (d.stage == stage)].groupby("mode").per_mode.mean()
+            for state, ls in (("init", ":"), ("trained", "-")):
+                c = d[(d.arch == arch) & (d.state == state)].groupby("mode").per_mode.mean()
                 if len(c):
                     ax.plot(c.index, c.values, ls, color=colours[arch], marker="o", markersize=2.5,
-                            label=f"{arch}, {stage}" if k == 1 else None)
+                            label=f"{arch}, {state}" if k == 1 else None)
         ax.set(title=f"{title}\nk = {k}" if k == 1 else f"k = {k}", xlabel="eigenvalue (low to high)", ylim=(0, None))
         if k == 1:
             ax.set_ylabel(r"$\tilde\gamma_{k,l}$ per eigenvector")
@@ -141,10 +141,10 @@ def figure_c5(panels: dict[str, pd.DataFrame | None], stem, formats, dpi):
         archs = list(dict.fromkeys(agg.arch))
         colours = _palette(archs)
         for arch in archs:
-            for stage, ls in (("init", ":"), ("trained", "-")):
-                c = agg[(agg.arch == arch) & (agg.stage == stage)].groupby("rel_depth").aggregate_frequency.mean()
+            for state, ls in (("init", ":"), ("trained", "-")):
+                c = agg[(agg.arch == arch) & (agg.state == state)].groupby("rel_depth").aggregate_frequency.mean()
                 ax.plot(c.index, c.values, ls, color=colours[arch], marker="o", markersize=2.5,
-                        label=arch if stage == "trained" else None)
+                        label=arch if state == "trained" else None)
         ax.axhline(1, color="0.6", lw=0.8)
         ax.set(title=title, xlabel="relative depth of the conv layer", ylabel="aggregate frequency (C5)")
         ax.legend(fontsize=6)
@@ -220,15 +220,12 @@ def correlation_bars(ax, corr: pd.DataFrame):
 def figure_1(probe: dict, nets: pd.DataFrame, corr: pd.DataFrame, stem, formats, dpi, title="",
              learned_fraction=None):
     """Fig. 1: left an image, its deformation and the matched noise; centre error vs R_f; right rho bars."""
-    from .image_sensitivity import perturb
     fig = plt.figure(figsize=(12, 3.8))
     grid = fig.add_gridspec(2, 4, width_ratios=[1, 1, 2.4, 2.4])
     x = probe["x"][:1]
-    if probe["perturbation"] == "diffeo":
-        p = perturb(x, probe["temperature"], probe["cut"], 1, probe["seed"])
-        deformed, noisy = p["deformed"][0, 0], p["noisy"][0, 0]
-    else:
-        deformed, noisy = probe["deformed"][0, 0], probe["noisy"][0, 0]
+    # the first probe image's first draw, as the probe set stored it (never drawn again here)
+    stored = probe["example"] if probe["perturbation"] == "diffeo" else probe
+    deformed, noisy = stored["deformed"][0, 0], stored["noisy"][0, 0]
     images = [(x[0], "image $x$"), (deformed, r"$\tau x$"), (noisy, r"$x + \eta$"), (deformed - x[0], r"$\tau x - x$")]
     for i, (img, label) in enumerate(images):
         ax = fig.add_subplot(grid[i // 2, i % 2])

@@ -180,17 +180,17 @@ def depth_rows(group: str, section: str, layers: pd.DataFrame, tol: dict, noise:
 
 
 def mode_enrichment(spectra: pd.DataFrame, low_modes: int) -> pd.DataFrame:
-    """Per (arch, seed, stage, k): constant-mode and lowest-`low_modes`-eigenvalue shares, each in
+    """Per (arch, seed, state, k): constant-mode and lowest-`low_modes`-eigenvalue shares, each in
     units of its i.i.d. value (multiplicities / F^2): 1 for i.i.d. filters."""
     rows = []
-    for key, g in spectra.groupby(["arch", "seed", "stage", "k"], sort=False):
+    for key, g in spectra.groupby(["arch", "seed", "state", "k"], sort=False):
         g = g.sort_values("eigenvalue")
         n_taps = g.multiplicity.sum()
         low = g.iloc[:low_modes]
-        rows.append(dict(zip(["arch", "seed", "stage", "k"], key),
+        rows.append(dict(zip(["arch", "seed", "state", "k"], key),
                          constant=float(g.share.iloc[0] / (g.multiplicity.iloc[0] / n_taps)),
                          low=float(low.share.sum() / (low.multiplicity.sum() / n_taps))))
-    return pd.DataFrame(rows, columns=["arch", "seed", "stage", "k", "constant", "low"])
+    return pd.DataFrame(rows, columns=["arch", "seed", "state", "k", "constant", "low"])
 
 
 def spectra_rows(group: str, section: str, aggregates: pd.DataFrame, tol: dict, noise: str | float = 0,
@@ -212,10 +212,10 @@ def spectra_rows(group: str, section: str, aggregates: pd.DataFrame, tol: dict, 
         if mid.empty or g.n_convs.max() < MIN_CONVS:
             continue
         ks = sorted(mid.k.unique())
-        stats = {"aggregate": mid.groupby(["seed", "stage"]).aggregate_frequency.mean().unstack("stage")}
+        stats = {"aggregate": mid.groupby(["seed", "state"]).aggregate_frequency.mean().unstack("state")}
         if enrich is not None:
-            e = enrich[(enrich.arch == arch) & enrich.k.isin(ks)].groupby(["seed", "stage"])[["constant", "low"]].mean()
-            stats.update(constant=e.constant.unstack("stage"), low=e.low.unstack("stage"))
+            e = enrich[(enrich.arch == arch) & enrich.k.isin(ks)].groupby(["seed", "state"])[["constant", "low"]].mean()
+            stats.update(constant=e.constant.unstack("state"), low=e.low.unstack("state"))
         per_seed = pd.concat(stats, axis=1).reindex(
             columns=pd.MultiIndex.from_product([list(stats), ["init", "trained"]])).dropna()  # seeds with all
         n = len(per_seed)

@@ -14,12 +14,14 @@ bounded by one mini-batch's activations plus 2 floats per feature and point. Red
 the hook also makes in-place activations harmless: a conv output is read before the following
 ReLU(inplace=True) overwrites it.
 
-Draws are seeded per probe image (seed, index in the probe set), so results do not depend on
-the mini-batch size, and every model measured with the same seed sees the same perturbations.
+The estimator (measure_batches) draws nothing: the perturbed images come with the batches of the
+probe set (perturbations.py). Diffeomorphism draws are seeded per probe image (seed, index in the
+probe set), so results do not depend on the mini-batch size, and every model measured with the
+same seed sees the same perturbations.
 """
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from functools import partial
 
@@ -29,7 +31,7 @@ import torch
 import torch.nn.functional as F_
 from torch import nn
 
-from .diffeo import deform, matched_noise, rms_displacement, sample_coefficients
+from .perturbations import diffeo_batches
 from .sensitivity import delta_is_undefined, divide_by_delta
 
 ACTIVATIONS = (nn.ReLU, nn.ReLU6, nn.LeakyReLU, nn.ELU, nn.GELU, nn.SiLU, nn.Tanh, nn.Sigmoid,
@@ -222,11 +224,16 @@ class Accumulator:
 def measure_representations(represent: Callable[[torch.Tensor], Sequence[torch.Tensor]],
                             clean: torch.Tensor, perturbed: dict[str, torch.Tensor],
                             batch_size: int = 64, self_pairs: bool = True) -> dict[str, np.ndarray]:
-    """Single-pass drop-in for sensitivity.sensitivities: same arguments, same result.
+    """Eq. 1 for representations given as a function (the 1D nets' states, sensitivity.py's
+    definitions): the same streaming estimator as measure_batches, without hooks.
 
     clean [P, ...], perturbed[name] [P, R, ...] (the same R for all); represent returns every
     layer's representation of a batch, and is called once per mini-batch on all versions. It may
     be a generator yielding layer after layer, so that only one layer's activations are alive.
+    Returns {'delta': [K], name: [K] N / Delta per perturbation (NaN where undefined),
+    'undefined': [K] bool (sensitivity.delta_is_undefined)}. The two-pass reference it agrees with
+    to rounding is benchmarks/baselines.py:sensitivities.
+    Raises ValueError if the perturbations have different numbers of draws.
     """
     names = list(perturbed)
     draws = {v.shape[1] for v in perturbed.values()}
@@ -240,44 +247,7 @@ def measure_representations(represent: Callable[[torch.Tensor], Sequence[torch.T
             xs = torch.cat([x] + [perturbed[n][lo:lo + batch_size].flatten(0, 1) for n in names])
             for k, rep in enumerate(represent(xs)):
                 acc.add(str(k), "layer", rep)
-    return acc.result(self_pairs)
-
-
-def image_seed(seed: int, index: int) -> int:
-    """Seed of probe image `index`'s draws: independent streams per (seed, image)."""
-    return int(np.random.SeedSequence([seed, index]).generate_state(1, np.uint64)[0] >> 1)
-
-
-def perturb(images: torch.Tensor, temp: float, cut: int = 3, draws: int = 1, seed: int = 0,
-            first_index: int = 0) -> dict[str, torch.Tensor]:
-    """Deformed and norm-matched noisy versions of images [b, C, n, n] (image first_index + i).
-
-    Returns deformed, noisy [b, draws, C, n, n] (float64, on the images' device),
-    displacement [b, draws] (realised RMS displacement in pixels) and
-    deformation_ratio [b, draws] (||tau x - x||^2 / ||x||^2).
-    """
-    b = len(images)
-    coeffs, zs = [], []
-    for i in range(b):  # per-image streams: independent of how the probe set is batched
-        gen = torch.Generator().manual_seed(image_seed(seed, first_index + i))
-        coeffs.append(sample_coefficients(draws, cut, temp, gen))
-        zs.append(torch.randn((draws, *images.shape[1:]), generator=gen, dtype=torch.float64))
-    clean = images.double().repeat_interleave(draws, 0)
-    deformed, field = deform(clean, temp, cut, coeffs=torch.cat(coeffs))
-    noisy = clean + matched_noise(clean, deformed, z=torch.cat(zs))
-    ratio = (deformed - clean).flatten(1).pow(2).sum(1) / clean.flatten(1).pow(2).sum(1)
-    shape = (b, draws, *images.shape[1:])
-    return dict(deformed=deformed.view(shape), noisy=noisy.view(shape),
-                displacement=rms_displacement(field).view(b, draws), deformation_ratio=ratio.view(b, draws))
-
-
-def _batches(images, batch_size: int) -> Iterable[torch.Tensor]:
-    if torch.is_tensor(images):
-        for lo in range(0, len(images), batch_size):
-            yield images[lo:lo + batch_size]
-    else:  # any iterable of image batches, or of (images, labels) pairs
-        for batch in images:
-            yield batch[0] if isinstance(batch, (tuple, list)) else batch
+    return {**acc.result(self_pairs), "undefined": acc.undefined()}
 
 
 def points_table(points, res: dict) -> pd.DataFrame:
@@ -293,40 +263,72 @@ def points_table(points, res: dict) -> pd.DataFrame:
     return table
 
 
-def measure(model: nn.Module, images, temp: float, cut: int = 3, draws: int = 1, seed: int = 0,
-            batch_size: int = 64, points: Sequence[str] | None = None,
-            self_pairs: bool = True) -> pd.DataFrame:
-    """D_k, G_k, R_k at every point and at the output, one row per point (k = 1..K, then output).
+def measure_batches(model: nn.Module, batches, points: Sequence[str] | None = None,
+                    self_pairs: bool = True) -> pd.DataFrame:
+    """The one streaming estimator of eq. 1: D, G, R at every point and at the output.
 
-    images: a [P, C, n, n] tensor (batched here) or an iterable of batches. The model runs in eval
-    mode in its own dtype and device. Columns: k, name, kind, shape, features, spatial, delta, D,
-    G, R, and the probe set's realised deformation: probe_size, draws, temperature,
-    displacement_rms (sqrt of the mean over draws of the mean-square displacement, pixels),
-    deformation_ratio (mean ||tau x - x||^2 / ||x||^2).
+    batches: an iterable of (clean [b, ...], {name: perturbed [b, R, ...]}, realised) as
+    perturbations.py yields them (any names, the same R for all; the table has a column per name,
+    D and G for the workflow's probe sets); realised may hold per (image, draw) `displacement`
+    (RMS, pixels) and `deformation_ratio` (||tau x - x||^2 / ||x||^2). The estimator draws
+    nothing: every perturbation comes from the batches. The model runs in eval mode in its own
+    dtype and device; sums are float64. Columns: k, name, kind, shape, features, spatial, delta,
+    one per perturbation name, R = D / G, probe_size, draws, displacement_rms (sqrt of the mean
+    square displacement) and deformation_ratio (mean), NaN where the batches do not say.
     """
     points = default_points(model) if points is None else list(points)
     param = next(model.parameters(), None)
     dtype = param.dtype if param is not None else torch.float64
     device = param.device if param is not None else torch.device("cpu")
-    acc = Accumulator(("D", "G"))
-    hooks = _Hooks(model, points, acc.add)
-    seen, disp_sq, ratio = 0, 0.0, 0.0
+    acc = hooks = None
+    seen, draws, disp_sq, ratio = 0, None, 0.0, 0.0
+    realised_keys = None
     try:
-        for x in _batches(images, batch_size):
+        for x, perturbed, realised in batches:
+            names = list(perturbed)
+            if acc is None:
+                acc = Accumulator(names)
+                hooks = _Hooks(model, points, acc.add)
+                realised_keys = set(realised)
+            r = {v.shape[1] for v in perturbed.values()}
+            if len(r) != 1 or names != list(acc.perturbations):
+                raise ValueError(f"every batch needs the same perturbations and draws, got {names} with {sorted(r)}")
+            draws = r.pop()
             x = x.to(device)
-            pert = perturb(x, temp, cut, draws, seed, first_index=seen)
-            xs = torch.cat([x.double(), pert["deformed"].flatten(0, 1), pert["noisy"].flatten(0, 1)])
+            xs = torch.cat([x.double()] + [perturbed[n].to(device).flatten(0, 1) for n in names])
             acc.layout(len(x), draws)
             hooks.reset()
-            out = _eval_forward(model, xs.to(dtype))
-            acc.add("output", "output", out)
+            acc.add("output", "output", _eval_forward(model, xs.to(dtype)))
             seen += len(x)
-            disp_sq += pert["displacement"].pow(2).sum().item()
-            ratio += pert["deformation_ratio"].sum().item()
+            realised_keys &= set(realised)
+            if "displacement" in realised:
+                disp_sq += realised["displacement"].pow(2).sum().item()
+            if "deformation_ratio" in realised:
+                ratio += realised["deformation_ratio"].sum().item()
     finally:
-        hooks.close()
+        if hooks is not None:
+            hooks.close()
+    if acc is None:
+        raise ValueError("the probe set yielded no images")
     table = points_table(acc.points, acc.result(self_pairs))
-    table["probe_size"], table["draws"], table["temperature"] = seen, draws, temp
-    table["displacement_rms"] = np.sqrt(disp_sq / (seen * draws))
-    table["deformation_ratio"] = ratio / (seen * draws)
+    table["probe_size"], table["draws"] = seen, draws
+    table["displacement_rms"] = np.sqrt(disp_sq / (seen * draws)) if "displacement" in realised_keys else np.nan
+    table["deformation_ratio"] = ratio / (seen * draws) if "deformation_ratio" in realised_keys else np.nan
+    return table
+
+
+def measure(model: nn.Module, images, temp: float, cut: int = 3, draws: int = 1, seed: int = 0,
+            batch_size: int = 64, points: Sequence[str] | None = None,
+            self_pairs: bool = True) -> pd.DataFrame:
+    """D_k, G_k, R_k of a model under diffeomorphisms at temperature temp (perturbations.diffeo_batches)
+    and their matched noise: measure_batches on images [P, C, n, n] or an iterable of batches, plus
+    a temperature column. Draws are seeded per image (seed, index), as in a probe set.
+    """
+    param = next(model.parameters(), None)
+    device = param.device if param is not None else torch.device("cpu")
+    images = images.to(device) if torch.is_tensor(images) else (
+        (b[0] if isinstance(b, (tuple, list)) else b).to(device) for b in images)
+    probe = dict(temperature=temp, cut=cut, draws=draws, seed=seed)
+    table = measure_batches(model, diffeo_batches(probe, images, batch_size), points, self_pairs)
+    table.insert(table.columns.get_loc("draws") + 1, "temperature", temp)
     return table

@@ -22,8 +22,8 @@ Seeds: one run seed is expanded into independent seeds for the initialisation, m
 order, augmentation draws, input noise and dropout / drop-connect; all are recorded. On the
 CPU a seed reproduces the weights bit for bit.
 
-`train_steps_dataloader` is the conventional pipeline (torchvision transforms per image in a
-DataLoader) kept only for benchmarks/image_training.py.
+The conventional pipeline (torchvision transforms per image in a DataLoader) is the baseline of
+benchmarks/image_training.py, in benchmarks/baselines.py.
 """
 from __future__ import annotations
 
@@ -32,59 +32,15 @@ import os
 import time
 from dataclasses import asdict, dataclass, field
 
-import numpy as np
 import torch
 import torch.nn.functional as F_
 from torch import nn
 
-from .architectures import build, is_fully_connected
+from .architectures import build
 from .images import ImageSplits, InputNoise
+from .protocols import ImageTrainConfig, paper_protocol  # noqa: F401 (re-exported)
 from .resume import Checkpointer
-
-
-@dataclass
-class ImageTrainConfig:
-    epochs: int = 250
-    batch_size: int = 128
-    optimizer: str = "sgd"              # "sgd" (CNNs) or "adam" (FCNs)
-    lr: float = 0.1
-    momentum: float = 0.9
-    weight_decay: float = 5e-4          # on parameters with ndim != 1 only
-    schedule: str = "cosine"            # "cosine" or "constant"
-    cosine_t_max_fraction: float = 0.8  # T_max = round(fraction * epochs); the authors' 0.8
-    loss: str = "cross_entropy"         # or "hinge" (one output, labels +-1)
-    augment: bool = True                # random crop with zero padding + horizontal flip
-    crop_padding: int = 4
-    flip: bool = True
-    noise_std: float = 0.0              # noisy CIFAR-10: x + std z / sqrt(CHW), train and test
-    selection: str = "validation"       # "validation" or "test" (the authors)
-    eval_train: bool = True             # clean training error every epoch (one extra forward pass)
-    eval_batch_size: int = 1000
-    device: str = "auto"                # "auto": CUDA when available
-    amp_bf16: bool = True               # CUDA only
-    channels_last: bool = True          # CUDA only
-    progress_seconds: float = 10.0
-
-    def __post_init__(self):
-        checks = {"optimizer": ("sgd", "adam"), "schedule": ("cosine", "constant"),
-                  "loss": ("cross_entropy", "hinge"), "selection": ("validation", "test")}
-        for key, allowed in checks.items():
-            if getattr(self, key) not in allowed:
-                raise ValueError(f"{key}={getattr(self, key)!r}: expected one of {allowed}")
-        if self.epochs < 1:
-            raise ValueError(f"epochs must be >= 1, got {self.epochs}")
-
-
-def paper_protocol(task: str, arch: str, epochs: int = 250, **overrides) -> ImageTrainConfig:
-    """The authors' settings for `arch` on task 'images' (CIFAR-10, digits) or 'scale_detection'."""
-    if task not in ("images", "scale_detection"):
-        raise ValueError(f"unknown task {task!r}: expected 'images' or 'scale_detection'")
-    cfg: dict = dict(epochs=epochs)
-    if task == "scale_detection":
-        cfg.update(loss="hinge", lr=0.05, augment=False)
-    if is_fully_connected(arch):
-        cfg.update(optimizer="adam", lr=0.1, weight_decay=0.0, schedule="constant")
-    return ImageTrainConfig(**(cfg | overrides))
+from .runtime import atomic_write, pick_device, seed_words  # noqa: F401 (pick_device re-exported)
 
 
 @dataclass(frozen=True)
@@ -98,7 +54,7 @@ class RunSeeds:
 
     @classmethod
     def from_seed(cls, seed: int) -> RunSeeds:
-        return cls(seed, *(int(s) for s in np.random.SeedSequence(seed).generate_state(5)))
+        return cls(seed, *seed_words(seed, 5))
 
 
 @dataclass
@@ -113,10 +69,6 @@ class ImageTrainResult:
     config: dict = field(default_factory=dict)
 
 
-def pick_device(name: str = "auto") -> torch.device:
-    if name == "auto":
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    return torch.device(name)
 
 
 # --------------------------------------------------------------------------- protocol pieces
@@ -384,16 +336,8 @@ def run_seed(arch: str, data: ImageSplits, cfg: ImageTrainConfig, seed: int,
 
 
 def save_result(result: ImageTrainResult, path: str | os.PathLike) -> None:
-    """torch.save of the result as a dict, written to a temporary file and renamed."""
-    from pathlib import Path
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.tmp")
-    try:
-        torch.save(asdict(result), tmp)
-        os.replace(tmp, path)
-    finally:
-        tmp.unlink(missing_ok=True)
+    """torch.save of the result as a dict, atomically (runtime.atomic_write)."""
+    atomic_write(path, lambda fh: torch.save(asdict(result), fh))
 
 
 # --------------------------------------------------------------------------- throughput
@@ -430,50 +374,4 @@ def train_steps_device(model: nn.Module, data: ImageSplits, cfg: ImageTrainConfi
     def forever():
         while True:
             yield from batches.epoch()
-    return _timed_steps(model, forever(), cfg, device, steps, warmup)
-
-
-class _TransformedImages(torch.utils.data.Dataset):
-    def __init__(self, x, y, transform):
-        self.x, self.y, self.transform = x, y, transform
-
-    def __len__(self):
-        return len(self.x)
-
-    def __getitem__(self, i):
-        return self.transform(self.x[i]), self.y[i]
-
-
-class _ToUnitFloat:
-    def __init__(self, scale: float):
-        self.scale = scale
-
-    def __call__(self, x):
-        return x.float() / self.scale
-
-
-def train_steps_dataloader(model: nn.Module, data: ImageSplits, cfg: ImageTrainConfig, seeds: RunSeeds,
-                           steps: int, warmup: int = 3, num_workers: int = 0) -> tuple[int, float]:
-    """Baseline for the benchmark: the usual DataLoader over CPU tensors with torchvision's
-    RandomCrop / RandomHorizontalFlip / Normalize per image, batches copied to the device."""
-    from torchvision import transforms as T
-    device = pick_device(cfg.device)
-    steps_t = [T.RandomCrop(data.image_shape[-1], padding=cfg.crop_padding)] if cfg.augment else []
-    if cfg.augment and cfg.flip:
-        steps_t.append(T.RandomHorizontalFlip())
-    steps_t += [_ToUnitFloat(data.scale), T.Normalize(data.mean, data.std)]
-    dataset = _TransformedImages(data.x_train, data.y_train, T.Compose(steps_t))
-    loader = torch.utils.data.DataLoader(
-        dataset, batch_size=cfg.batch_size, shuffle=True, num_workers=num_workers,
-        pin_memory=device.type == "cuda", persistent_workers=num_workers > 0,
-        generator=torch.Generator().manual_seed(seeds.batches))
-    noise = InputNoise(cfg.noise_std, seeds.noise, device)
-    memory_format = torch.channels_last if device.type == "cuda" and cfg.channels_last else torch.contiguous_format
-    model.to(device=device, memory_format=memory_format)
-
-    def forever():
-        while True:
-            for xb, yb in loader:
-                xb = noise(xb.to(device, non_blocking=True)).contiguous(memory_format=memory_format)
-                yield xb, yb.to(device, non_blocking=True)
     return _timed_steps(model, forever(), cfg, device, steps, warmup)

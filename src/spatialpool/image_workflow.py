@@ -19,25 +19,26 @@ from __future__ import annotations
 import dataclasses
 from pathlib import Path
 
+from .datasets import kind
+
 # torch, torchvision and the training code are imported inside the functions that need them: the
 # rule files import this module when Snakemake parses them, and configs without images pay nothing.
 
-TASK_OF_KIND = {"digits": "images", "cifar10": "images", "scale_detection_2d": "scale_detection"}
-GENERATED_KINDS = ("digits", "scale_detection_2d")  # built by a rule from nothing; cifar10 is prepared
 # ImageTrainConfig fields that do not change results: never rerun triggers.
 NOT_TRIGGERS = ("progress_seconds",)
 
 
 def normalise(images: dict | None) -> dict:
-    """The section with groups and architectures keyed by name ({} without a section).
+    """The section with data sets, groups and architectures keyed by name ({} without a section).
 
-    In the config both are lists (`groups: [{name: ..., archs: [{arch: ...}, ...]}]`): Snakemake
-    merges a --configfile into config.yaml key by key, so dicts would add the default's groups and
-    architectures to every other configuration, while lists replace them.
+    In the config all three are lists (`datasets: [{name: ..., kind: ...}]`, `groups: [{name: ...,
+    archs: [{arch: ...}, ...]}]`): Snakemake merges a --configfile into config.yaml key by key, so
+    dicts would add the default's entries to every other configuration, while lists replace them.
     """
     if not images:
         return {}
     out = dict(images)
+    out["datasets"] = {d["name"]: {k: v for k, v in d.items() if k != "name"} for d in images["datasets"]}
     out["groups"] = {g["name"]: {**{k: v for k, v in g.items() if k != "name"},
                                  "archs": {a["arch"]: {k: v for k, v in a.items() if k != "arch"} for a in g["archs"]}}
                      for g in images["groups"]}
@@ -54,7 +55,7 @@ def dataset_of(images: dict, group: str) -> dict:
 
 
 def task_of(images: dict, group: str) -> str:
-    return TASK_OF_KIND[dataset_of(images, group)["kind"]]
+    return kind(dataset_of(images, group)["kind"]).task
 
 
 def arch_spec(images: dict, group: str, arch: str) -> dict:
@@ -83,7 +84,7 @@ def grid(images: dict, groups=None) -> list[dict]:
 
 def train_config(images: dict, group: str, arch: str, noise: str):
     """The net's ImageTrainConfig."""
-    from .image_training import paper_protocol
+    from .protocols import paper_protocol
     spec = arch_spec(images, group, arch)
     overrides = dict(spec["train"])
     epochs = overrides.pop("epochs", 250)
@@ -100,15 +101,29 @@ def train_params(images: dict, group: str, arch: str, noise: str) -> dict:
 
 
 def make_dataset(spec: dict):
-    """A generated data set (digits, 2D scale detection) from its config entry, as ImageSplits."""
-    from .images import Task2D, load_digits_images, make_scale_detection_2d
-    if spec["kind"] == "digits":
-        return load_digits_images(split_seed=spec["split_seed"], n_val=spec["n_val"], n_test=spec["n_test"])
-    if spec["kind"] == "scale_detection_2d":
-        task = Task2D(side=spec["side"], xi=spec["xi"], gap=spec["gap"])
-        return make_scale_detection_2d(task, spec["n_train"], spec["n_test"], spec["seed"],
-                                       n_val=spec["n_val"], pad_to=spec.get("pad_to", 32))
-    raise ValueError(f"data set kind {spec['kind']!r} is not generated; cifar10 is prepared from a download")
+    """A generated data set from its config entry, as ImageSplits (the kind's `make`, datasets.py).
+
+    Raises ValueError for a kind that is prepared by a rule of its own (CIFAR-10), KeyError for an
+    unregistered kind.
+    """
+    import importlib
+    k = kind(spec["kind"])
+    if k.make is None:
+        raise ValueError(f"data set kind {spec['kind']!r} is not generated; it is prepared by its own rule")
+    module, attr = k.make.split(":")
+    return getattr(importlib.import_module(module), attr)(spec)
+
+
+def digits_from_config(spec: dict):
+    from .images import load_digits_images
+    return load_digits_images(split_seed=spec["split_seed"], n_val=spec["n_val"], n_test=spec["n_test"])
+
+
+def scale_detection_2d_from_config(spec: dict):
+    from .images import Task2D, make_scale_detection_2d
+    task = Task2D(side=spec["side"], xi=spec["xi"], gap=spec["gap"])
+    return make_scale_detection_2d(task, spec["n_train"], spec["n_test"], spec["seed"],
+                                   n_val=spec["n_val"], pad_to=spec.get("pad_to", 32))
 
 
 def save_splits(splits, path) -> None:
@@ -125,17 +140,15 @@ def load_dataset(spec: dict, path):
     """
     from .images import ImageSplits, load_cifar10
     from .io import read_torch
-    if spec["kind"] == "cifar10":
+    if not kind(spec["kind"]).generated:  # the one prepared kind: CIFAR-10 (rule cifar10_dataset)
         return load_cifar10(path, n_val=spec["n_val"], split_seed=spec["split_seed"])
     return ImageSplits(**read_torch(path, weights_only=False))
 
 
 def n_test(spec: dict) -> int:
-    """Test-set size (CIFAR-10's is fixed at 10000)."""
-    return 10000 if spec["kind"] == "cifar10" else spec["n_test"]
+    """Test-set size of a data set's config entry (CIFAR-10's is fixed at 10000)."""
+    return kind(spec["kind"]).test_size(spec)
 
 
 def image_side(spec: dict) -> int:
-    if spec["kind"] == "scale_detection_2d":
-        return spec.get("pad_to", 32) or spec["side"]
-    return 32
+    return kind(spec["kind"]).side(spec)

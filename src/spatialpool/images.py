@@ -37,6 +37,7 @@ import torch.nn.functional as F_
 from torchvision.datasets import CIFAR10
 from torchvision.datasets import utils as tv_utils
 
+from .runtime import atomic_write
 from .io import CorruptedIntermediate, read_npz
 
 # --------------------------------------------------------------------------- containers
@@ -78,21 +79,6 @@ class ImageSplits:
     @property
     def image_shape(self) -> tuple[int, int, int]:
         return tuple(self.x_train.shape[1:])
-
-
-def _atomic_write(path: Path, write) -> Path:
-    """Call write(file_object) on a temporary file beside `path`, then rename it into place."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            write(fh)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-    return path
 
 
 # --------------------------------------------------------------------------- CIFAR-10
@@ -169,7 +155,7 @@ def _convert_batches(folder: Path, out: Path) -> Path:
         x_test=np.concatenate([x for x, _ in test]), y_test=np.concatenate([y for _, y in test]),
         classes=np.array(_read_meta(folder / CIFAR10_META_FILE)),
     )
-    return _atomic_write(out, lambda fh: np.savez(fh, **arrays))
+    return atomic_write(out, lambda fh: np.savez(fh, **arrays))
 
 
 def prepare_cifar10(out: str | os.PathLike, source: str | os.PathLike | None = None,

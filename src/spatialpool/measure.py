@@ -15,8 +15,9 @@ States (the `state` column of the per-seed sensitivity table):
 - init_channel_mean, init_mean_channel: the same two operations on the net at initialisation
   (a control: what averaging channels, or filters, does to a net that has learnt nothing).
 
-Every state is measured with the same estimator (sensitivity.sensitivities) on the same probe
-images and perturbations. A state's sensitivity at layer k is *defined* when its representation
+Every state is measured with the one streaming estimator of the workflow
+(image_sensitivity.measure_representations, the image nets' too) on the same probe images and
+perturbations. A state's sensitivity at layer k is *defined* when its representation
 differs between probe images beyond round-off (Delta_k above the estimator's threshold,
 sensitivity.delta_is_undefined, relative to the features' mean square); where it does not, the
 representation is the same for every probe input ("dead": exactly, as a ReLU layer that is off
@@ -35,7 +36,8 @@ import torch
 
 from .probes import perturbations
 from .receptive_field import theory_receptive_field
-from .sensitivity import Representations, delta_is_undefined, sensitivities
+from .image_sensitivity import measure_representations
+from .sensitivity import Representations
 from .simple_cnn import SimpleCNN, from_state, homogeneous, mean_channel
 
 MEASURE_COLUMNS = ["D", "G_plain", "G_rect", "R_plain", "R_rect"]
@@ -48,25 +50,13 @@ def channel_mean_hidden(net: SimpleCNN) -> Representations:
     return represent
 
 
-@torch.no_grad()
-def second_moments(represent: Representations, clean: torch.Tensor, batch_size: int) -> np.ndarray:
-    """mean_i ||f_k(x_i)||^2 over the probe images, per layer (float64): the features' scale that
-    sensitivity.delta_is_undefined compares Delta with (the estimator's own mean_square)."""
-    total = None
-    for lo in range(0, clean.shape[0], batch_size):
-        sq = [float((r.flatten(1).double() ** 2).sum()) for r in represent(clean[lo:lo + batch_size])]
-        total = sq if total is None else [a + b for a, b in zip(total, sq)]
-    return np.array(total) / clean.shape[0]
-
-
 def representation_table(represent: Representations, probe: dict, batch_size: int) -> pd.DataFrame:
     """Columns k, delta, D, G_plain, G_rect, R_plain, R_rect, defined for the layers of `represent`."""
     clean = torch.as_tensor(probe["clean"], dtype=torch.float64)
     pert = {k: torch.as_tensor(v, dtype=torch.float64) for k, v in perturbations(probe).items()}
-    out = sensitivities(represent, clean, pert, batch_size)
+    out = measure_representations(represent, clean, pert, batch_size)
     # the estimator's own rule (NaN where Delta is round-off), made explicit as a column
-    undefined = delta_is_undefined(out["delta"], second_moments(represent, clean, batch_size), clean.shape[0])
-    defined = ~undefined & np.isfinite(out["D"]) & np.isfinite(out["G_plain"]) & np.isfinite(out["G_rect"])
+    defined = ~out["undefined"] & np.isfinite(out["D"]) & np.isfinite(out["G_plain"]) & np.isfinite(out["G_rect"])
     table = pd.DataFrame({"k": np.arange(1, len(out["delta"]) + 1), "delta": out["delta"],
                           "D": out["D"], "G_plain": out["G_plain"], "G_rect": out["G_rect"]})
     table["R_plain"] = table.D / table.G_plain

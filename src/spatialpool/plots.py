@@ -190,8 +190,8 @@ def figure_b1(spectra: dict[str, pd.DataFrame], stem: str, formats, dpi: int, ma
         s = spectra[name]
         for k, ax in zip(range(1, depth + 1), row):
             d = s[s.k == k]
-            for stage, ls in (("init", "--"), ("final", "-")):
-                sns.lineplot(data=d[d.stage == stage], x="mode", y="power", ax=ax, color="tab:blue" if
+            for state, ls in (("init", "--"), ("final", "-")):
+                sns.lineplot(data=d[d.state == state], x="mode", y="power", ax=ax, color="tab:blue" if
                              "relu" in name else "tab:orange", linestyle=ls, marker="o", markersize=3,
                              errorbar=("pi", 100))
             ax.set(title=f"{name}\nk = {k}" if k == 1 else f"k = {k}", xlabel="mode $l$",

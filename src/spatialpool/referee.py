@@ -7,7 +7,7 @@ import html
 
 import pandas as pd
 
-from .claims import VERDICTS
+from .claims import VERDICTS, paper_section
 
 SECTION_NAMES = {"1": "1-2 Real images: sensitivities and test error (figs 1, C3)",
                  "2": "2 Real images: layer-wise pooling (figs 3, 4, C4-C7)",
@@ -16,12 +16,6 @@ SECTION_NAMES = {"1": "1-2 Real images: sensitivities and test error (figs 1, C3
                  "A": "A Diffusion of homogeneous filters",
                  "B": "B tanh against ReLU (figs B1, B2)",
                  "C": "C Mean filters (tables C2, C3)"}
-
-
-def paper_section(label: str) -> str:
-    """'4.3' -> '4', '3, B (figs. 4, B1)' -> '3', 'C (tables C2, C3)' -> 'C'."""
-    first = str(label).split()[0].rstrip(",")
-    return first.split(".")[0].split("-")[0]
 
 
 def summary(card: pd.DataFrame) -> pd.DataFrame:

@@ -12,11 +12,12 @@ from __future__ import annotations
 import hashlib
 import io
 import json
-import os
 import time
 from pathlib import Path
 
 import torch
+
+from .runtime import atomic_write
 
 MAGIC = b"spatialpool-train-state v1\n"
 
@@ -67,13 +68,7 @@ class Checkpointer:
         buf = io.BytesIO()
         torch.save(state, buf)
         payload = buf.getvalue()
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = self.path.with_suffix(f".tmp{os.getpid()}")
-        with open(tmp, "wb") as f:
-            f.write(MAGIC + hashlib.sha256(payload).hexdigest().encode() + b"\n" + payload)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, self.path)
+        atomic_write(self.path, lambda f: f.write(MAGIC + hashlib.sha256(payload).hexdigest().encode() + b"\n" + payload))
         self.last = time.monotonic()
         self.log(f"saved training state at step {state['step']} to {self.path}")
         if self.stop_requested:

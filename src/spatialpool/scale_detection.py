@@ -14,7 +14,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
-import torch
 
 
 @dataclass(frozen=True)
@@ -108,7 +107,3 @@ def deform_sites(task: Task, sites: np.ndarray, rng: np.random.Generator) -> np.
         return moved % task.length
     same_patch = (moved >= 0) & (moved < task.length) & (moved // task.xi == sites // task.xi)
     return np.where(same_patch, moved, sites)
-
-
-def as_tensor(x: np.ndarray, dtype=torch.float32) -> torch.Tensor:
-    return torch.as_tensor(x, dtype=dtype)

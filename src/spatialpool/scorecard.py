@@ -260,10 +260,10 @@ def experiment_rows(name: str, exp: dict, fits: pd.DataFrame, windows: pd.DataFr
 
 
 def constant_mode_power(spectra: pd.DataFrame, fit: dict) -> pd.Series:
-    """Mean B.1 power of the constant mode over D's layer window, per stage (init, final)."""
+    """Mean B.1 power of the constant mode over D's layer window, per state (init, final)."""
     lo, hi = window_of("D", fit)
     s = spectra[(spectra["mode"] == 0) & spectra.k.between(lo, hi)]
-    return s.groupby("stage").power.mean()
+    return s.groupby("state").power.mean()
 
 
 def _homogeneous_seeds(spectra: pd.DataFrame, selected: list, fit: dict, threshold: float) -> list:
@@ -273,7 +273,7 @@ def _homogeneous_seeds(spectra: pd.DataFrame, selected: list, fit: dict, thresho
     filter, bias and outgoing weights changes nothing) the signs are random and the mean filter
     cancels even when every filter is constant."""
     lo, hi = window_of("D", fit)
-    s = spectra[(spectra["mode"] == 0) & (spectra.stage == "final") & spectra.k.between(lo, hi)
+    s = spectra[(spectra["mode"] == 0) & (spectra.state == "final") & spectra.k.between(lo, hi)
                 & spectra.seed.isin(selected)]
     power = s.groupby("seed").power.mean()
     return sorted(power[power >= threshold].index)

@@ -8,7 +8,9 @@ For a representation f (flattened over channels and positions) and probe images 
 
 Delta includes the i = j zeros, as the authors do (the i != j mean is P/(P-1) larger; R does
 not depend on it). All sums are accumulated in float64 over mini-batches of probe images,
-so no P x P matrix and no all-probe activation tensor is ever held.
+so no P x P matrix and no all-probe activation tensor is ever held. The one estimator that does
+so, for the 1D nets and the image nets alike, is image_sensitivity.measure_batches /
+measure_representations; this module holds the definitions they share.
 
 Noise is matched per image and draw: ||eta_{i,r}|| = ||tau_r x_i - x_i||. The 'rectified'
 noise of sec. 4.3 is relu(eta) of that matched eta (so its norm is about 1/sqrt(2) of it).
@@ -76,51 +78,3 @@ def matched_noise(clean: np.ndarray, deformed: np.ndarray, rng: np.random.Genera
     z_norm = np.sqrt((z ** 2).reshape(*z.shape[:2], -1).sum(-1))
     scale = norms / z_norm
     return z * scale.reshape(*scale.shape, *([1] * (z.ndim - 2)))
-
-
-@torch.no_grad()
-def sensitivities(represent: Representations, clean: torch.Tensor,
-                  perturbed: dict[str, torch.Tensor], batch_size: int = 64) -> dict[str, np.ndarray]:
-    """Per-layer numerators and Delta.
-
-    clean: [P, ...] probe images; perturbed[name]: [P, R, ...] perturbed versions of them.
-    Returns {'delta': [n_layers], name: [n_layers] (N / Delta) for every perturbation}; N / Delta
-    is NaN for a layer whose representation does not differ between probe images beyond
-    round-off (delta_is_undefined). 'delta' itself is reported as accumulated.
-    """
-    n_probe = clean.shape[0]
-    shift = sum_x = sum_x2 = None
-    numer = {name: None for name in perturbed}
-    counts = {name: 0 for name in perturbed}
-    for lo in range(0, n_probe, batch_size):
-        x = clean[lo:lo + batch_size]
-        reps = [r.flatten(1).double() for r in represent(x)]
-        if shift is None:
-            shift = [r.mean(0) for r in reps]  # keeps the one-pass variance well conditioned
-            sum_x = [torch.zeros_like(s) for s in shift]
-            sum_x2 = [torch.zeros_like(s) for s in shift]
-        for k, r in enumerate(reps):
-            c = r - shift[k]
-            sum_x[k] += c.sum(0)
-            sum_x2[k] += (c * c).sum(0)
-        for name, pert in perturbed.items():
-            xp = pert[lo:lo + batch_size]
-            n_draws = xp.shape[1]
-            reps_p = represent(xp.flatten(0, 1))
-            sq = [((rp.flatten(1).double().view(len(x), n_draws, -1) - r[:, None]) ** 2).sum((1, 2))
-                  .sum() for rp, r in zip(reps_p, reps)]
-            numer[name] = sq if numer[name] is None else [a + b for a, b in zip(numer[name], sq)]
-            counts[name] += len(x) * n_draws
-    variances = [s2 / n_probe - (s / n_probe) ** 2 for s, s2 in zip(sum_x, sum_x2)]
-    delta = np.array([(2 * v.sum()).item() for v in variances])
-    # mean of f^2 = variance + mean^2, with the mean undone from the shift
-    mean_square = np.array([(v + (m + s / n_probe) ** 2).sum().item()
-                            for v, m, s in zip(variances, shift, sum_x)])
-    # A layer whose representation is the same for every probe image has no scale to
-    # compare with: its sensitivity is undefined, not infinite, and not zero.
-    undefined = delta_is_undefined(delta, mean_square, n_probe)
-    out = {"delta": delta}
-    for name in perturbed:
-        mean_sq = np.array([v.item() for v in numer[name]]) / counts[name]
-        out[name] = divide_by_delta(mean_sq, delta, undefined)
-    return out

@@ -8,7 +8,7 @@ eigenvalue, the fig. C5 aggregate); this module walks a model's Conv2d layers an
     per_mode = share / multiplicity: 1 / F^2 for every eigenvalue when filters are i.i.d. (flat);
     aggregate (fig. C5) = N sum_l lambda_l share_l / sum_l lambda_l: 1 for i.i.d., 0 for constant.
 
-A trained net is compared with its initialisation by tabulating both with a `stage` column.
+A trained net is compared with its initialisation by tabulating both with a `state` column.
 """
 from __future__ import annotations
 
@@ -28,25 +28,25 @@ def conv_weights(model: nn.Module, min_size: int = 2) -> list[tuple[str, object]
             if isinstance(m, nn.Conv2d) and min(m.kernel_size) >= min_size]
 
 
-def layer_spectra(model: nn.Module, stage: str, min_size: int = 2) -> pd.DataFrame:
-    """Long table: k (1-based conv index), layer, kernel, stage, mode, eigenvalue, multiplicity,
+def layer_spectra(model: nn.Module, state: str, min_size: int = 2) -> pd.DataFrame:
+    """Long table: k (1-based conv index), layer, kernel, state, mode, eigenvalue, multiplicity,
     gamma (eq. 3), share (eq. B.1) and per_mode, one row per (layer, distinct eigenvalue)."""
     frames = []
     for k, (name, w) in enumerate(conv_weights(model, min_size), start=1):
         table = spectrum(w, normalise=True).rename(columns={"power": "share"})
         table["gamma"] = spectrum(w, normalise=False).power
         table["per_mode"] = table.share / table.multiplicity
-        frames.append(table.assign(k=k, layer=name, kernel="x".join(map(str, w.shape[2:])), stage=stage))
-    columns = ["k", "layer", "kernel", "stage", "mode", "eigenvalue", "multiplicity", "gamma", "share", "per_mode"]
+        frames.append(table.assign(k=k, layer=name, kernel="x".join(map(str, w.shape[2:])), state=state))
+    columns = ["k", "layer", "kernel", "state", "mode", "eigenvalue", "multiplicity", "gamma", "share", "per_mode"]
     return pd.concat(frames, ignore_index=True)[columns] if frames else pd.DataFrame(columns=columns)
 
 
-def layer_aggregates(model: nn.Module, stage: str, min_size: int = 2) -> pd.DataFrame:
-    """Fig. C5: one row per conv layer: k, layer, kernel, stage, aggregate_frequency (low-frequency -> 0)."""
-    rows = [dict(k=k, layer=name, kernel="x".join(map(str, w.shape[2:])), stage=stage,
+def layer_aggregates(model: nn.Module, state: str, min_size: int = 2) -> pd.DataFrame:
+    """Fig. C5: one row per conv layer: k, layer, kernel, state, aggregate_frequency (low-frequency -> 0)."""
+    rows = [dict(k=k, layer=name, kernel="x".join(map(str, w.shape[2:])), state=state,
                  aggregate_frequency=aggregate_frequency(w))
             for k, (name, w) in enumerate(conv_weights(model, min_size), start=1)]
-    return pd.DataFrame(rows, columns=["k", "layer", "kernel", "stage", "aggregate_frequency"])
+    return pd.DataFrame(rows, columns=["k", "layer", "kernel", "state", "aggregate_frequency"])
 
 
 def compare(models: dict[str, nn.Module], min_size: int = 2) -> tuple[pd.DataFrame, pd.DataFrame]:

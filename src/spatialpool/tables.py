@@ -46,13 +46,13 @@ def collect_experiment(sensitivity: list[pd.DataFrame], receptive_field: list[pd
     sens = sens.merge(theory[["k", "A_theory"]], on="k", how="left")
     rf = pd.concat(receptive_field, ignore_index=True)
     sens = sens.merge(rf, on=["seed", "state", "k"], how="left")
-    homog = pd.concat(mean_filters, ignore_index=True)[["seed", "stage", "k", "homogeneity"]]
+    homog = pd.concat(mean_filters, ignore_index=True)[["seed", "state", "k", "homogeneity"]]
     unknown = set(sens.state) - set(FILTER_STATE)
     if unknown:
-        raise ValueError(f"states {sorted(unknown)} have no filter stage in tables.FILTER_STATE")
-    sens["filter_stage"] = sens.state.map(FILTER_STATE)
-    sens = sens.merge(homog.rename(columns={"stage": "filter_stage"}), on=["seed", "filter_stage", "k"],
-                      how="left").drop(columns="filter_stage")
+        raise ValueError(f"states {sorted(unknown)} have no filter state in tables.FILTER_STATE")
+    sens["filter_state"] = sens.state.map(FILTER_STATE)
+    sens = sens.merge(homog.rename(columns={"state": "filter_state"}), on=["seed", "filter_state", "k"],
+                      how="left").drop(columns="filter_state")
     return sens.merge(selection[["seed", "selected", "test_error"]], on="seed", how="left")
 
 
@@ -61,6 +61,6 @@ def mean_filter_summary(tables: list[pd.DataFrame], experiment_names: list[str])
     t = pd.concat([t.assign(experiment=n) for n, t in zip(experiment_names, tables)], ignore_index=True)
     taps = [c for c in t.columns if c.startswith("w") and c[1:].isdigit()]
     agg = {c: "mean" for c in taps} | {"homogeneity": "mean", "seed": "nunique"}
-    out = t.groupby(["experiment", "stage", "k"], sort=False).agg(agg).reset_index()
+    out = t.groupby(["experiment", "state", "k"], sort=False).agg(agg).reset_index()
     out = out.rename(columns={"seed": "n_seeds", "homogeneity": "mean_seed_homogeneity"})
     return out

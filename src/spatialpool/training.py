@@ -1,8 +1,8 @@
 """SGD on the hinge loss for the simple 1D CNNs (sections 4.3 and B).
 
 `train_seeds` is what the workflow runs: several seeds at once as one StackedCNN, resumable.
-`train` is the plain one-seed nn.Module loop it must agree with (tests/test_stacked.py), and
-the baseline of benchmarks/stacked_training.py.
+The plain one-seed nn.Module loop it must agree with (tests/test_stacked.py) is
+`benchmarks/baselines.py:train_one_seed`, also the baseline of benchmarks/stacked_training.py.
 
 Learning rate lr_mult * H (the paper's 'learning rate 0.01' in the mean-field
 parametrisation), L2 penalty wd * sum_k ||W_k||^2 / (H K) on the conv filters only,
@@ -26,11 +26,11 @@ import math
 import time
 from dataclasses import dataclass, field
 
-import numpy as np
 import torch
 
 from .io import read_torch
 from .resume import Checkpointer
+from .runtime import seed_words
 from .simple_cnn import SimpleCNN
 from .stacked import StackedCNN, channels_last
 
@@ -96,104 +96,10 @@ def evaluate(net: SimpleCNN, x: torch.Tensor, y: torch.Tensor) -> tuple[float, f
     return hinge(out, y).item(), (torch.sign(out) != y).double().mean().item()
 
 
-def train(net: SimpleCNN, x_train, y_train, x_test, y_test, cfg: TrainConfig,
-          batch_seed: int, log=print) -> TrainResult:
-    depth, width = net.depth, net.width
-    lr = cfg.lr * width
-    # SGD's weight_decay adds wd' * W to the gradient; the penalty wd ||W||^2 / (H K) has
-    # gradient 2 wd W / (H K).
-    groups = [
-        {"params": list(net.weights), "weight_decay": 2 * cfg.weight_decay / (width * depth)},
-        {"params": list(net.biases) + [net.beta, net.b_out], "weight_decay": 0.0},
-    ]
-    opt = torch.optim.SGD(groups, lr=lr, foreach=True)
-    base_lrs = [g["lr"] for g in opt.param_groups]
-    gen = torch.Generator().manual_seed(batch_seed)  # CPU generator: same batches on any device
-    n = len(x_train)
-    steps_per_epoch = math.ceil(n / cfg.batch_size)
-    if cfg.stop == "decay_times":
-        steps_target = steps_for_decay_times(cfg, depth)
-    elif cfg.stop == "t_star_multiple":
-        steps_target = None  # known once t* is
-    else:
-        raise ValueError(f"unknown stop rule {cfg.stop!r}")
-    if cfg.anneal_fraction and steps_target is None:
-        raise ValueError("anneal_fraction > 0 needs stop='decay_times' (a stop step known in advance)")
-
-    def snapshot():
-        return {k: v.detach().cpu().clone() for k, v in net.state_dict().items()}
-
-    result = TrainResult(snapshot(), None, {})
-    t_star = None
-    step, epoch = 0, 0
-    start = last_print = time.perf_counter()
-
-    def record(tag=""):
-        tr_loss, tr_err = evaluate(net, x_train, y_train)
-        te_loss, te_err = evaluate(net, x_test, y_test)
-        row = dict(epoch=epoch, step=step, decay_times=decay_times(step, cfg, depth, steps_target),
-                   train_loss=tr_loss, train_error=tr_err, test_loss=te_loss, test_error=te_err,
-                   wall_s=time.perf_counter() - start, event=tag)
-        result.history.append(row)
-        return row
-
-    record("init")
-    while True:
-        perm = torch.randperm(n, generator=gen).to(x_train.device)
-        for i in range(0, n, cfg.batch_size):
-            idx = perm[i:i + cfg.batch_size]
-            if cfg.anneal_fraction:
-                for g, base in zip(opt.param_groups, base_lrs):
-                    g["lr"] = base * lr_factor(step + i // cfg.batch_size, cfg, steps_target)
-            opt.zero_grad(set_to_none=True)
-            hinge(net(x_train[idx]), y_train[idx]).backward()
-            opt.step()
-        step += steps_per_epoch
-        epoch += 1
-
-        if t_star is None:
-            with torch.no_grad():
-                interpolated = hinge(net(x_train), y_train).item() == 0.0
-            if interpolated:
-                t_star = epoch
-                result.tstar_state = snapshot()
-                row = record("t_star")
-                log(f"interpolation at epoch {epoch} (step {step}); test error {row['test_error']:.4f}")
-                if cfg.stop == "t_star_multiple":
-                    steps_target = math.ceil(cfg.stop_value * t_star) * steps_per_epoch
-        done = (t_star is not None and step >= steps_target) or step >= cfg.max_steps
-        if done:
-            record("final")
-            break
-        if epoch % cfg.log_every_epochs == 0:
-            record()
-        now = time.perf_counter()
-        if now - last_print > cfg.progress_seconds:
-            last_print = now
-            goal = min(steps_target or cfg.max_steps, cfg.max_steps)
-            rate = step / (now - start)
-            log(f"step {step}/{goal} ({100 * step / goal:.0f}%), epoch {epoch}, "
-                f"t*={t_star}, u={decay_times(step, cfg, depth, steps_target):.2f}, "
-                f"{rate:.0f} steps/s, ETA {(goal - step) / rate:.0f} s")
-
-    result.final_state = snapshot()
-    last = result.history[-1]
-    result.summary = dict(
-        t_star_epochs=t_star, t_star_steps=None if t_star is None else t_star * steps_per_epoch,
-        interpolated=bool(last["train_error"] == 0.0),
-        steps=step, epochs=epoch, steps_per_epoch=steps_per_epoch,
-        decay_times=decay_times(step, cfg, depth, steps_target), hit_step_cap=bool(step >= cfg.max_steps),
-        train_loss=last["train_loss"], train_error=last["train_error"],
-        test_loss=last["test_loss"], test_error=last["test_error"],
-        wall_s=time.perf_counter() - start, batch_seed=batch_seed,
-    )
-    return result
-
-
 def init_seeds(seed: int) -> tuple[int, int]:
     """Independent init and minibatch seeds derived from the run's seed."""
-    a, b = np.random.SeedSequence(seed).generate_state(2)
-    return int(a), int(b)
+    a, b = seed_words(seed, 2)
+    return a, b
 
 
 @torch.no_grad()

@@ -4,4 +4,26 @@
 # Resources, groups and retries of the submitted rules are in the profile.
 
 
-localrules: all, select_checkpoints, collect_experiment, fit_exponents, fits_table, mean_filter_tables, scorecard, referee_summary, fig7, fig_windows, figB1, figB2, fig_appendix_A, fig_receptive_field, fig_training
+localrules:
+    all,
+    section2,
+    section3,
+    section4,
+    appendix_a,
+    appendix_b,
+    appendix_c,
+    select_checkpoints,
+    collect_experiment,
+    fit_exponents,
+    fits_table,
+    mean_filter_tables,
+    scorecard_part,
+    scorecard,
+    referee_summary,
+    fig7,
+    fig_windows,
+    figB1,
+    figB2,
+    fig_appendix_A,
+    fig_receptive_field,
+    fig_training,

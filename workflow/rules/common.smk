@@ -2,28 +2,67 @@ import hashlib
 import json
 import sys
 
-from spatialpool.config import format_problems, problems
+from snakemake.exceptions import WorkflowError
+
+from spatialpool import image_workflow as IW
+from spatialpool.config import PARTS, format_problems, keyed, problems
+from spatialpool.datasets import kind as dataset_kind
+from spatialpool.image_config import image_problems
+
+# Every constant and input function of the rule files lives here; the rule files hold rules only.
 
 # Check the whole config before any DAG is built: a bad value stops here, naming its key.
 _found = problems(config, Path(workflow.basedir) / "workflow/schemas/config.schema.yaml")
+_found = _found or image_problems(config)
 if _found:
     sys.exit(format_problems(_found))
 
-SD = "results/scale_detection"
-FIGURES = "results/figures"
-TABLES = "results/tables"
-# One order for every rule that pairs experiment names with files: sorted, as canonical() orders the
-# params. Config order is not a property of the config (a --configfile override puts its keys first).
-EXPERIMENTS = sorted(config["experiments"])
-FORMATS = config["plots"]["formats"]
+# The config as the rules read it: grids (lists of named entries in the file) keyed by name,
+# defaults filled in. `config` itself stays as written.
+CFG = keyed(config)
+RESULTS = CFG["results"]
+LOGS = CFG["logs"]
+SD = f"{RESULTS}/scale_detection"
+FIGURES = f"{RESULTS}/figures"
+TABLES = f"{RESULTS}/tables"
+# One order wherever experiment names are paired with files: sorted, as canonical() orders the
+# params (config order is not a property of the config).
+EXPERIMENTS = sorted(CFG["experiments"])
+FORMATS = CFG["plots"]["formats"]
 # For --sdm conda; the path is relative to the rule files.
 CONDA_ENV = "../../envs/spatialpool.yaml"
+
+# The real-image half (paper sec. 2-3, app. C; README, 'Real images'); all empty without `images:`.
+IM = f"{RESULTS}/images"
+IMAGES = CFG["images"]  # keyed by name; {} without an images section
+IMAGE_DATASETS = IMAGES.get("datasets", {})
+IMAGE_GROUPS = IMAGES.get("groups", {})
+IMAGENET = IMAGES.get("imagenet")
+# One order for every rule that pairs group names with files (as EXPERIMENTS).
+IMAGE_GROUP_NAMES = sorted(IMAGE_GROUPS)
+NET = "{group}/{arch}/noise{noise}/seed{seed}"  # one trained image net, in paths
+IMAGE_FIGS = IMAGES.get("figures", {})
+IMG_GROUP = IMAGE_FIGS.get("images")  # the group drawn where the paper shows CIFAR-10
+SD_GROUP = IMAGE_FIGS.get("scale_detection")
+# Appendix C's figures (figC6 shows ImageNet models: only with images.imagenet)
+IMAGE_APPENDIX_C_FIGURES = ["figC1", "figC2", "figC3", "figC4", "figC5", "figC7", "fig_image_training"] + (
+    ["figC6"] if IMAGENET else []
+)
+
+
+def _alternatives(names):
+    return "|".join(sorted(names, key=len, reverse=True)) or "__none__"
 
 
 wildcard_constraints:
     experiment="|".join(EXPERIMENTS),
-    task="|".join(config["tasks"]),
+    task="|".join(CFG["tasks"]),
     seed=r"\d+",
+    dataset=_alternatives(IMAGE_DATASETS),
+    group=_alternatives(IMAGE_GROUPS),
+    arch=_alternatives({a for g in IMAGE_GROUPS.values() for a in g["archs"]}),
+    noise=r"[0-9][0-9.e+-]*",
+    model=_alternatives(IMAGENET["models"] if IMAGENET else []),
 
 
 def canonical(value):
@@ -37,15 +76,15 @@ def canonical(value):
 
 
 def experiment(wildcards):
-    return config["experiments"][wildcards.experiment]
+    return CFG["experiments"][wildcards.experiment]
 
 
 def task_of(wildcards):
-    return canonical(config["tasks"][experiment(wildcards)["task"]])
+    return canonical(CFG["tasks"][experiment(wildcards)["task"]])
 
 
 def seeds_of(name):
-    return config["experiments"][name]["seeds"]
+    return CFG["experiments"][name]["seeds"]
 
 
 def per_seed(pattern):
@@ -55,18 +94,68 @@ def per_seed(pattern):
 
 def figure(name, caption, category, subcategory=None):
     # The report shows the PNG; other formats are plain outputs beside it.
-    as_report = lambda path: report(path, caption=f"../report/{caption}", category=category,
-                                    subcategory=subcategory)
-    return [as_report(f"{FIGURES}/{name}.{fmt}") if fmt == "png" else f"{FIGURES}/{name}.{fmt}"
-            for fmt in FORMATS]
+    as_report = lambda path: report(path, caption=f"../report/{caption}", category=category, subcategory=subcategory)
+    return [as_report(f"{FIGURES}/{name}.{fmt}") if fmt == "png" else f"{FIGURES}/{name}.{fmt}" for fmt in FORMATS]
 
 
 def plot_params():
-    return canonical(dict(dpi=config["plots"]["dpi"], context=config["plots"].get("context", "paper")))
+    return canonical(dict(dpi=CFG["plots"]["dpi"], context=CFG["plots"].get("context", "paper")))
+
+
+def collected(names):
+    return [f"{SD}/collected/{e}.csv" for e in names]
+
+
+# ---------------------------------------------------------------- real images: paths and grids
+
+
+def image_dataset_file(name):
+    ext = "pt" if dataset_kind(IMAGE_DATASETS[name]["kind"]).generated else "npz"
+    return f"{IM}/data/{name}.{ext}"
+
+
+def group_dataset(w):
+    return IMAGE_GROUPS[w.group]["dataset"]
+
+
+def image_nets(groups=None):
+    """Wildcard dicts of every trained net (of the given groups; all groups when None)."""
+    if not IMAGES or groups == []:
+        return []
+    return IW.grid(IMAGES, groups)
+
+
+def per_net(pattern, group=None):
+    """Paths of pattern for every net of a group (the wildcards' group when group is None)."""
+    if group is None:
+        return lambda w: [pattern.format(**n) for n in image_nets([w.group])]
+    return [pattern.format(**n) for n in image_nets([group])]
+
+
+def _measure_settings():
+    return canonical(
+        dict(shuffles=IMAGES["shuffles"], batch_size=IMAGES["probe"]["batch_size"], dtype=IMAGES["probe"]["dtype"])
+    )
+
+
+def imagenet_collected():
+    return {k: f"{IM}/collected/imagenet/{k}.csv" for k in ("layers", "aggregates", "spectra")} if IMAGENET else {}
+
+
+def collected_file(group, kind):
+    return f"{IM}/collected/{group}/{kind}.csv"
+
+
+def imagenet_file(kind):
+    return [f"{IM}/collected/imagenet/{kind}.csv"] if IMAGENET else []
+
+
+def image_plot_params(**extra):
+    return canonical(dict(plot=plot_params(), **extra))
 
 
 # ---------------------------------------------------------------- provenance
-# Every downstream rule carries `params: upstream=upstream(<what its inputs were computed from>)`.
+# Every downstream rule carries `upstream=upstream(<what its inputs were computed from>)` in params.
 # A file's mtime ties it only to inputs that still exist: a job that fails or is killed leaves its
 # output deleted, nothing downstream asks for it again, and Snakemake would keep results computed
 # from the old settings. A changed digest makes the consumer rerun, and it then asks for the
@@ -82,55 +171,230 @@ def upstream(settings):
 
 def probed(name):
     """An experiment's probe set: its task and the probe draw (rule probe_set)."""
-    task = config["experiments"][name]["task"]
-    return dict(task=config["tasks"][task], probe={k: config["probe"][k] for k in ("size", "draws", "seed")})
+    task = CFG["experiments"][name]["task"]
+    return dict(task=CFG["tasks"][task], probe={k: CFG["probe"][k] for k in ("size", "draws", "seed")})
 
 
 def trained(name):
     """An experiment's weights, history and summary: its task and every setting of the experiment
-    but the fit windows, which only fit_exponents reads (rule train: net, activation, train, seeds)."""
-    e = config["experiments"][name]
-    return dict(task=config["tasks"][e["task"]], experiment={k: v for k, v in e.items() if k != "fit"})
+    but the fit windows, which only fit_exponents reads (read by the train job: net, activation, train, seeds)."""
+    e = CFG["experiments"][name]
+    return dict(task=CFG["tasks"][e["task"]], experiment={k: v for k, v in e.items() if k != "fit"})
 
 
 def measured(name):
     """An experiment's per-seed tables, theory curves and collected table (probe.batch_size too)."""
-    return dict(trained=trained(name), probed=probed(name), probe=config["probe"])
+    return dict(trained=trained(name), probed=probed(name), probe=CFG["probe"])
 
 
 def fitted(name):
     """An experiment's fits: the collected table, the fit windows and the fit and verdict settings."""
-    return dict(measured=measured(name), fit=config["experiments"][name]["fit"], fits=config["fits"],
-                scorecard=config["scorecard"])
+    return dict(
+        measured=measured(name), fit=CFG["experiments"][name]["fit"], fits=CFG["fits"], scorecard=CFG["scorecard"]
+    )
 
 
-def scorecard_lineage():
-    """Everything the scorecard is computed from (its referee summary too)."""
-    return dict(experiments={e: fitted(e) for e in EXPERIMENTS}, appendix_a=config["appendix_a"],
-                appendix_b=config["figures"]["appendix_b"], scorecard=config["scorecard"],
-                images=dict(tables=image_lineage(), scorecard=IMAGES.get("scorecard", {})) if IMAGES else None)
+def image_trained(group, arch, noise):
+    """A net's result, curves and summary (rule image_train); its seed is in its path."""
+    return dict(
+        dataset=IMAGE_DATASETS[IMAGE_GROUPS[group]["dataset"]],
+        width_factor=IW.arch_spec(IMAGES, group, arch)["width_factor"],
+        train=IW.train_params(IMAGES, group, arch, noise),
+    )
 
 
-def intermediates():
-    """Every file between the config and the tables and figures. The default target asks for them
-    so that a missing one (deleted, or removed with a failed or killed job) is rebuilt, and every
-    job computed from it reruns; Snakemake otherwise accepts a missing intermediate whose
-    consumers look up to date."""
-    tasks = sorted({config["experiments"][e]["task"] for e in EXPERIMENTS})
+def image_measured(group, nets=None):
+    """Measurements of a group's nets (all of them by default): their training, the probe set, the
+    measurement settings."""
+    nets = image_nets([group]) if nets is None else nets
+    return dict(
+        nets={NET.format(**n): image_trained(n["group"], n["arch"], n["noise"]) for n in nets},
+        dataset=IMAGE_DATASETS[IMAGE_GROUPS[group]["dataset"]],
+        probe=IMAGES["probe"],
+        shuffles=IMAGES["shuffles"],
+    )
+
+
+def imagenet_measured():
+    """The ImageNet tables: the imagenet_measure settings."""
+    return dict(imagenet=IMAGENET, shuffles=IMAGES["shuffles"]) if IMAGENET else None
+
+
+def image_lineage(groups=None, imagenet=True):
+    """Tables and figures of the given groups (all by default): their nets' measurements, the
+    correlation settings, and the ImageNet measurements where they are read."""
+    groups = IMAGE_GROUP_NAMES if groups is None else groups
+    return dict(
+        groups={g: image_measured(g) for g in groups},
+        correlations=IMAGES.get("correlations", {}),
+        imagenet=imagenet_measured() if imagenet else None,
+    )
+
+
+def intermediates(names):
+    """Every file between the config and the tables and figures of the given experiments. The
+    targets ask for them so that a missing one (deleted, or removed with a failed or killed job)
+    is rebuilt, and every job computed from it reruns; Snakemake otherwise accepts a missing
+    intermediate whose consumers look up to date."""
+    tasks = sorted({CFG["experiments"][e]["task"] for e in names})
     out = expand(list(rules.dataset.output) + list(rules.probe_set.output), task=tasks)
-    for e in EXPERIMENTS:
-        for rule in (rules.train, rules.select_checkpoints, rules.theory_curves, rules.collect_experiment,
-                     rules.fit_exponents):
-            out += expand(list(rule.output), experiment=e)
-        for rule in (rules.sensitivity, rules.receptive_field, rules.filters):
-            out += expand(list(rule.output), experiment=e, seed=seeds_of(e))
+    for e in names:
+        for step in (
+            rules.train,
+            rules.select_checkpoints,
+            rules.theory_curves,
+            rules.collect_experiment,
+            rules.fit_exponents,
+        ):
+            out += expand(list(step.output), experiment=e)
+        for step in (rules.sensitivity, rules.receptive_field, rules.filters):
+            out += expand(list(step.output), experiment=e, seed=seeds_of(e))
     return sorted(out)
 
 
+def image_intermediates(groups, imagenet=False):
+    """Every file between the config and the tables of the given groups (and of the ImageNet
+    models), see intermediates() in common.smk."""
+    datasets = sorted({IMAGE_GROUPS[g]["dataset"] for g in groups})
+    out = [image_dataset_file(d) for d in datasets] + expand(list(rules.image_probe.output), dataset=datasets)
+    per_net_outputs = list(rules.image_train.output) + list(rules.image_measure.output)
+    out += [p.format(**n) for n in image_nets(groups) for p in per_net_outputs]
+    out += expand(list(rules.image_collect.output), group=groups)
+    if IMAGENET and imagenet:
+        out += expand(list(rules.imagenet_measure.output), model=IMAGENET["models"])
+        out += list(rules.imagenet_collect.output)
+    return out
+
+
+# ---------------------------------------------------------------- parts of the paper
+# Each part is a target of its own (`snakemake section4`) with its figures, tables and scorecard
+# card; the default target builds the parts of the config key `parts` that the config can build.
+
+
+def _natural_groups():
+    return [
+        g
+        for g, s in CFG["images"].get("groups", {}).items()
+        if dataset_kind(CFG["images"]["datasets"][s["dataset"]]["kind"]).task == "images"
+    ]
+
+
+def _scale_detection_groups():
+    return [
+        g
+        for g, s in CFG["images"].get("groups", {}).items()
+        if dataset_kind(CFG["images"]["datasets"][s["dataset"]]["kind"]).task == "scale_detection"
+    ]
+
+
+B_PAIR = [CFG["figures"]["appendix_b"][a] for a in ("relu", "tanh")]
+# Figure 7 draws the listed experiments that the config has (all of them if it has none of those).
+FIG7 = [e for e in CFG["figures"]["fig7"] if e in CFG["experiments"]] or EXPERIMENTS
+
+
+def unavailable(part):
+    """Why the config cannot build a part (None if it can)."""
+    if part in ("section2", "section3") and not CFG["images"]:
+        return "the config has no images section"
+    if part == "appendix_b" and not set(B_PAIR) <= set(EXPERIMENTS):
+        return f"figures.appendix_b names experiments the config does not have ({', '.join(sorted(set(B_PAIR) - set(EXPERIMENTS)))})"
+    return None
+
+
+WANTED_PARTS = [p for p in CFG["parts"] if unavailable(p) is None]
+for _part in CFG["parts"]:
+    if unavailable(_part):
+        print(f"Part {_part} is left out of the default target: {unavailable(_part)}.", file=sys.stderr)
+
+
+def part_experiments(part):
+    """The 1D experiments whose claims belong to a part (sorted: see EXPERIMENTS)."""
+    if part == "section4":
+        return EXPERIMENTS
+    if part == "appendix_b":  # the ReLU/tanh pair, and every tanh experiment's own appendix-B rows
+        return sorted(set(B_PAIR) | {e for e in EXPERIMENTS if CFG["experiments"][e]["activation"] == "tanh"})
+    if part == "appendix_c":  # the mean-filter rows of every ReLU experiment, and Tables C2, C3
+        return sorted({e for e in EXPERIMENTS if CFG["experiments"][e]["activation"] == "relu"} | set(FIG7))
+    return []
+
+
+def part_groups(part):
+    """The image groups of a part (sorted)."""
+    if part == "section2":
+        return sorted(_natural_groups())
+    if part == "section3":
+        return sorted(_scale_detection_groups())
+    if part == "appendix_c":
+        return sorted(CFG["images"].get("groups", {}))
+    return []
+
+
+def part_lineage(part):
+    """Everything a part's scorecard card is computed from."""
+    groups = part_groups(part) if part in ("section2", "section3") else []
+    return dict(
+        experiments={e: fitted(e) for e in part_experiments(part)},
+        scorecard=CFG["scorecard"],
+        appendix_a=CFG["appendix_a"] if part == "appendix_a" else None,
+        appendix_b=CFG["figures"]["appendix_b"] if part == "appendix_b" else None,
+        images=(
+            dict(tables=image_lineage(groups, imagenet=part == "section2"), scorecard=IMAGES.get("scorecard", {}))
+            if groups
+            else None
+        ),
+    )
+
+
+def figures(*names):
+    return [f"{FIGURES}/{n}.{fmt}" for n in names for fmt in FORMATS]
+
+
+def part_outputs(part):
+    """A part's tables, figures and scorecard card, with every intermediate they are computed from."""
+    if unavailable(part):
+        raise WorkflowError(f"Part {part} cannot be built with this config: {unavailable(part)}.")
+    out = [f"{TABLES}/scorecard_{part}.csv"] + intermediates(part_experiments(part))
+    if part == "section4":
+        out += [f"{TABLES}/fits.csv"] + figures("fig7", "fig_windows", "fig_receptive_field", "fig_training")
+    elif part == "appendix_a":
+        out += list(rules.diffusion.output) + figures("fig_appendix_A")
+    elif part == "appendix_b":
+        out += figures("figB1", "figB2")
+    elif part == "appendix_c":
+        out += [f"{TABLES}/table_C2_C3.csv"]
+        if IMAGES:
+            out += [f"{TABLES}/table_C1.csv"] + figures(*IMAGE_APPENDIX_C_FIGURES)
+    elif part == "section2":
+        out += figures("fig1", "fig3", "fig4")
+    elif part == "section3":
+        out += figures("fig4")
+    groups = part_groups(part)
+    out += [f"{TABLES}/correlations_{g}.csv" for g in groups if part != "appendix_c"]
+    return sorted(set(out + image_intermediates(groups, imagenet=part in ("section2", "appendix_c"))))
+
+
 def all_outputs():
-    out = [f"{TABLES}/scorecard.csv", f"{TABLES}/referee_summary.html", f"{TABLES}/table_C2_C3.csv",
-           f"{TABLES}/fits.csv"]
-    for fig in ("fig7", "fig_windows", "figB1", "figB2", "fig_appendix_A", "fig_receptive_field", "fig_training"):
-        out += expand(f"{FIGURES}/{fig}.{{fmt}}", fmt=FORMATS)
-    # the real-image half (image_plots.smk); empty without `images:`
-    return out + intermediates() + image_outputs()
+    out = [f"{TABLES}/scorecard.csv", f"{TABLES}/referee_summary.html"]
+    return sorted(set(out + [f for part in WANTED_PARTS for f in part_outputs(part)]))
+
+
+def scorecard_inputs(part):
+    """The tables a part's claims are computed from (common.smk says which experiments and groups)."""
+    names = part_experiments(part)
+    groups = part_groups(part) if part in ("section2", "section3") else []
+    return dict(
+        fits=expand(f"{SD}/fits/{{experiment}}.csv", experiment=names),
+        collected=collected(names),
+        selection=expand(f"{SD}/selection/{{experiment}}.csv", experiment=names),
+        theory=expand(f"{SD}/theory/{{experiment}}.csv", experiment=names),
+        windows=expand(f"{SD}/fits/{{experiment}}_windows.csv", experiment=names),
+        per_seed=expand(f"{SD}/fits/{{experiment}}_per_seed.csv", experiment=names),
+        history=expand(f"{SD}/train/{{experiment}}/history.csv", experiment=names),
+        spectra=[f"{SD}/filters/{e}/seed{s}_spectra.csv" for e in names for s in seeds_of(e)],
+        appendix_a=[rules.diffusion.output.table] if part == "appendix_a" else [],
+        layers=expand(f"{IM}/collected/{{group}}/layers.csv", group=groups),
+        aggregates=expand(f"{IM}/collected/{{group}}/aggregates.csv", group=groups),
+        image_spectra=expand(f"{IM}/collected/{{group}}/spectra.csv", group=groups),
+        correlations=expand(f"{TABLES}/correlations_{{group}}.csv", group=groups),
+        imagenet=list(imagenet_collected().values()) if part == "section2" else [],
+    )

@@ -1,12 +1,15 @@
+# The 1D scale-detection data sets (paper sec. 4) and their probe sets.
+
+
 rule dataset:
     output:
         f"{SD}/data/{{task}}.npz",
-    params:
-        task=lambda w: canonical(config["tasks"][w.task]),
+    log:
+        f"{LOGS}/dataset/{{task}}.log",
     conda:
         CONDA_ENV
-    log:
-        "logs/dataset/{task}.log",
+    params:
+        task=lambda w: canonical(CFG["tasks"][w.task]),
     script:
         "../scripts/make_dataset.py"
 
@@ -16,14 +19,14 @@ rule probe_set:
         rules.dataset.output,
     output:
         f"{SD}/probes/{{task}}.npz",
-    params:
-        task=lambda w: canonical(config["tasks"][w.task]),
-        size=config["probe"]["size"],
-        draws=config["probe"]["draws"],
-        seed=config["probe"]["seed"],
+    log:
+        f"{LOGS}/probe_set/{{task}}.log",
     conda:
         CONDA_ENV
-    log:
-        "logs/probe_set/{task}.log",
+    params:
+        task=lambda w: canonical(CFG["tasks"][w.task]),
+        size=CFG["probe"]["size"],
+        draws=CFG["probe"]["draws"],
+        seed=CFG["probe"]["seed"],
     script:
         "../scripts/make_probe_set.py"

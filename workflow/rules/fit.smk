@@ -1,3 +1,6 @@
+# Collected tables, power-law fits with their window scan, and tables C2, C3.
+
+
 rule collect_experiment:
     """One tidy table per experiment: every seed's sensitivities with A_k, selection, homogeneity."""
     input:
@@ -8,12 +11,12 @@ rule collect_experiment:
         theory=f"{SD}/theory/{{experiment}}.csv",
     output:
         f"{SD}/collected/{{experiment}}.csv",
-    params:
-        upstream=lambda w: upstream(measured(w.experiment)),
+    log:
+        f"{LOGS}/collect_experiment/{{experiment}}.log",
     conda:
         CONDA_ENV
-    log:
-        "logs/collect_experiment/{experiment}.log",
+    params:
+        upstream=lambda w: upstream(measured(w.experiment)),
     script:
         "../scripts/collect_experiment.py"
 
@@ -26,16 +29,16 @@ rule fit_exponents:
         summary=f"{SD}/fits/{{experiment}}.csv",
         per_seed=f"{SD}/fits/{{experiment}}_per_seed.csv",
         windows=f"{SD}/fits/{{experiment}}_windows.csv",
-    params:
-        fit=lambda w: canonical(experiment(w)["fit"]),
-        fits=canonical(config["fits"]),
-        stride=lambda w: experiment(w)["net"]["stride"],
-        tolerances=canonical(config["scorecard"]),
-        upstream=lambda w: upstream(measured(w.experiment)),
+    log:
+        f"{LOGS}/fit_exponents/{{experiment}}.log",
     conda:
         CONDA_ENV
-    log:
-        "logs/fit_exponents/{experiment}.log",
+    params:
+        fit=lambda w: canonical(experiment(w)["fit"]),
+        fits=canonical(CFG["fits"]),
+        stride=lambda w: experiment(w)["net"]["stride"],
+        tolerances=canonical(CFG["scorecard"]),
+        upstream=lambda w: upstream(measured(w.experiment)),
     script:
         "../scripts/fit_exponents.py"
 
@@ -45,26 +48,26 @@ rule fits_table:
         expand(f"{SD}/fits/{{experiment}}.csv", experiment=EXPERIMENTS),
     output:
         report(f"{TABLES}/fits.csv", caption="../report/fits.rst", category="Tables"),
-    params:
-        upstream=upstream({e: fitted(e) for e in EXPERIMENTS}),
+    log:
+        f"{LOGS}/fits_table.log",
     conda:
         CONDA_ENV
-    log:
-        "logs/fits_table.log",
+    params:
+        upstream=upstream({e: fitted(e) for e in EXPERIMENTS}),
     script:
         "../scripts/concat_tables.py"
 
 
 rule mean_filter_tables:
     input:
-        [f"{SD}/filters/{e}/seed{s}_mean_filters.csv" for e in config["figures"]["fig7"] for s in seeds_of(e)],
+        [f"{SD}/filters/{e}/seed{s}_mean_filters.csv" for e in FIG7 for s in seeds_of(e)],
     output:
         report(f"{TABLES}/table_C2_C3.csv", caption="../report/table_C2_C3.rst", category="Tables"),
-    params:
-        upstream=upstream({e: trained(e) for e in config["figures"]["fig7"]}),
+    log:
+        f"{LOGS}/mean_filter_tables.log",
     conda:
         CONDA_ENV
-    log:
-        "logs/mean_filter_tables.log",
+    params:
+        upstream=upstream({e: trained(e) for e in FIG7}),
     script:
         "../scripts/mean_filter_tables.py"

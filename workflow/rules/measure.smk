@@ -1,19 +1,23 @@
+# Measurements of the 1D nets: D_k, G_k, R_k per seed and state, the homogeneous-filter theory curves,
+# effective receptive fields and filter spectra.
+
+
 rule sensitivity:
     input:
         weights=f"{SD}/train/{{experiment}}/weights.pt",
         probe=lambda w: f"{SD}/probes/{experiment(w)['task']}.npz",
     output:
         f"{SD}/sensitivity/{{experiment}}/seed{{seed}}.csv",
-    params:
-        batch_size=config["probe"]["batch_size"],
-        upstream=lambda w: upstream(measured(w.experiment)),
-    threads: 1
+    log:
+        f"{LOGS}/sensitivity/{{experiment}}/seed{{seed}}.log",
+    benchmark:
+        f"{RESULTS}/benchmarks/sensitivity/{{experiment}}/seed{{seed}}.tsv"
     conda:
         CONDA_ENV
-    log:
-        "logs/sensitivity/{experiment}/seed{seed}.log",
-    benchmark:
-        "results/benchmarks/sensitivity/{experiment}/seed{seed}.tsv"
+    threads: 1
+    params:
+        batch_size=CFG["probe"]["batch_size"],
+        upstream=lambda w: upstream(measured(w.experiment)),
     script:
         "../scripts/measure_sensitivity.py"
 
@@ -23,16 +27,16 @@ rule theory_curves:
         probe=lambda w: f"{SD}/probes/{experiment(w)['task']}.npz",
     output:
         f"{SD}/theory/{{experiment}}.csv",
+    log:
+        f"{LOGS}/theory_curves/{{experiment}}.log",
+    conda:
+        CONDA_ENV
     params:
         net=lambda w: canonical(experiment(w)["net"]),
         activation=lambda w: experiment(w)["activation"],
         length=lambda w: task_of(w)["length"],
-        batch_size=config["probe"]["batch_size"],
+        batch_size=CFG["probe"]["batch_size"],
         upstream=lambda w: upstream(probed(w.experiment)),
-    conda:
-        CONDA_ENV
-    log:
-        "logs/theory_curves/{experiment}.log",
     script:
         "../scripts/theory_curves.py"
 
@@ -42,13 +46,13 @@ rule receptive_field:
         f"{SD}/train/{{experiment}}/weights.pt",
     output:
         f"{SD}/receptive_field/{{experiment}}/seed{{seed}}.csv",
+    log:
+        f"{LOGS}/receptive_field/{{experiment}}/seed{{seed}}.log",
+    conda:
+        CONDA_ENV
     params:
         length=lambda w: task_of(w)["length"],
         upstream=lambda w: upstream(trained(w.experiment)),
-    conda:
-        CONDA_ENV
-    log:
-        "logs/receptive_field/{experiment}/seed{seed}.log",
     script:
         "../scripts/receptive_field.py"
 
@@ -59,11 +63,11 @@ rule filters:
     output:
         mean=f"{SD}/filters/{{experiment}}/seed{{seed}}_mean_filters.csv",
         spectra=f"{SD}/filters/{{experiment}}/seed{{seed}}_spectra.csv",
-    params:
-        upstream=lambda w: upstream(trained(w.experiment)),
+    log:
+        f"{LOGS}/filters/{{experiment}}/seed{{seed}}.log",
     conda:
         CONDA_ENV
-    log:
-        "logs/filters/{experiment}/seed{seed}.log",
+    params:
+        upstream=lambda w: upstream(trained(w.experiment)),
     script:
         "../scripts/filters.py"

@@ -1,31 +1,44 @@
-# Every per-experiment input path names its experiment (collected/<e>.csv, train/<e>/history.csv,
-# filters/<e>/seed<s>_spectra.csv, ...), and every list is in the order of EXPERIMENTS.
-rule scorecard:
+# The scorecard: one card per part of the paper (PARTS), merged for the default target. Every input path
+# names its experiment or group; the script takes each name from its file, never from a list's order.
+
+
+rule scorecard_part:
+    """The claims of one part of the paper, each judged on the trained nets and on its control."""
     input:
-        fits=f"{TABLES}/fits.csv",
-        collected=collected(EXPERIMENTS),
-        selection=expand(f"{SD}/selection/{{experiment}}.csv", experiment=EXPERIMENTS),
-        theory=expand(f"{SD}/theory/{{experiment}}.csv", experiment=EXPERIMENTS),
-        windows=expand(f"{SD}/fits/{{experiment}}_windows.csv", experiment=EXPERIMENTS),
-        per_seed=expand(f"{SD}/fits/{{experiment}}_per_seed.csv", experiment=EXPERIMENTS),
-        history=expand(f"{SD}/train/{{experiment}}/history.csv", experiment=EXPERIMENTS),
-        spectra=[f"{SD}/filters/{e}/seed{s}_spectra.csv" for e in EXPERIMENTS for s in seeds_of(e)],
-        appendix_a=rules.appendix_a.output.table,
-        images=[f"{TABLES}/scorecard_images.csv"] if IMAGES else [],  # sec. 2 and app. C rows
+        unpack(lambda w: scorecard_inputs(w.part)),
     output:
-        csv=report(f"{TABLES}/scorecard.csv", caption="../report/scorecard.rst", category="Scorecard"),
-    params:
-        experiments=canonical(config["experiments"]),
-        appendix_b=canonical(config["figures"]["appendix_b"]),
-        tolerances=canonical(config["scorecard"]),
-        confidence=config["fits"]["confidence"],
-        upstream=lambda w: upstream(scorecard_lineage()),
+        report(f"{TABLES}/scorecard_{{part}}.csv", caption="../report/scorecard_part.rst", category="Scorecard"),
+    log:
+        f"{LOGS}/scorecard/{{part}}.log",
     conda:
         CONDA_ENV
-    log:
-        "logs/scorecard.log",
+    params:
+        part=lambda w: w.part,
+        experiments=lambda w: canonical({e: CFG["experiments"][e] for e in part_experiments(w.part)}),
+        appendix_b=canonical(CFG["figures"]["appendix_b"]),
+        tolerances=canonical(CFG["scorecard"]),
+        confidence=CFG["fits"]["confidence"],
+        kinds=lambda w: canonical({g: IMAGE_DATASETS[IMAGE_GROUPS[g]["dataset"]]["kind"] for g in part_groups(w.part)}),
+        image_tolerances=canonical(IMAGES.get("scorecard", {})),
+        upstream=lambda w: upstream(part_lineage(w.part)),
     script:
         "../scripts/scorecard.py"
+
+
+rule scorecard:
+    """The parts' cards in one table, in the paper's order (config key `parts`)."""
+    input:
+        expand(f"{TABLES}/scorecard_{{part}}.csv", part=WANTED_PARTS),
+    output:
+        csv=report(f"{TABLES}/scorecard.csv", caption="../report/scorecard.rst", category="Scorecard"),
+    log:
+        f"{LOGS}/scorecard.log",
+    conda:
+        CONDA_ENV
+    params:
+        upstream=lambda w: upstream({part: part_lineage(part) for part in WANTED_PARTS}),
+    script:
+        "../scripts/concat_tables.py"
 
 
 rule referee_summary:
@@ -34,13 +47,14 @@ rule referee_summary:
         f"{TABLES}/scorecard.csv",
     output:
         csv=f"{TABLES}/referee_summary.csv",
-        html=report(f"{TABLES}/referee_summary.html", caption="../report/referee_summary.rst",
-                    category="1. Referee's summary"),
-    params:
-        upstream=lambda w: upstream(scorecard_lineage()),
+        html=report(
+            f"{TABLES}/referee_summary.html", caption="../report/referee_summary.rst", category="1. Referee's summary"
+        ),
+    log:
+        f"{LOGS}/referee_summary.log",
     conda:
         CONDA_ENV
-    log:
-        "logs/referee_summary.log",
+    params:
+        upstream=lambda w: upstream({part: part_lineage(part) for part in WANTED_PARTS}),
     script:
         "../scripts/referee_summary.py"

@@ -8,21 +8,21 @@ rule train:
         weights=f"{SD}/train/{{experiment}}/weights.pt",
         history=f"{SD}/train/{{experiment}}/history.csv",
         summary=f"{SD}/train/{{experiment}}/summary.csv",
+    log:
+        f"{LOGS}/train/{{experiment}}.log",
+    benchmark:
+        f"{RESULTS}/benchmarks/train/{{experiment}}.tsv"
+    conda:
+        CONDA_ENV
+    threads: 1
+    resources:
+        runtime=60,
     params:
         task=task_of,
         activation=lambda w: experiment(w)["activation"],
         net=lambda w: canonical(experiment(w)["net"]),
         train=lambda w: canonical(experiment(w)["train"]),
         seeds=lambda w: seeds_of(w.experiment),
-    threads: 1
-    resources:
-        runtime=60,
-    conda:
-        CONDA_ENV
-    log:
-        "logs/train/{experiment}.log",
-    benchmark:
-        "results/benchmarks/train/{experiment}.tsv"
     script:
         "../scripts/train.py"
 
@@ -32,11 +32,11 @@ rule select_checkpoints:
         rules.train.output.summary,
     output:
         f"{SD}/selection/{{experiment}}.csv",
-    params:
-        upstream=lambda w: upstream(trained(w.experiment)),
+    log:
+        f"{LOGS}/select_checkpoints/{{experiment}}.log",
     conda:
         CONDA_ENV
-    log:
-        "logs/select_checkpoints/{experiment}.log",
+    params:
+        upstream=lambda w: upstream(trained(w.experiment)),
     script:
         "../scripts/select_checkpoints.py"

@@ -16,4 +16,5 @@ probe = make_probe(splits, p.spec["kind"], p.probe["size"], p.probe["draws"], p.
 torch.save(probe, snakemake.output[0])
 extra = (f"temperature {probe['temperature']:.4g}" if probe["perturbation"] == "diffeo" else
          f"realised displacement {probe['displacement'].pow(2).mean().sqrt():.3f} px")
-print(f"{probe['size']} test images x {probe['draws']} draws, {probe['perturbation']}, {extra}")
+print(f"{probe['size']} test images x {probe['draws']} draws, perturbation '{probe['perturbation']}' "
+      f"(spatialpool.perturbations), {extra}")

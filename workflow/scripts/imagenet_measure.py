@@ -6,6 +6,7 @@ import torch
 from spatialpool.diffeo import temperature
 from spatialpool.image_measure import filter_spectra, measure_states
 from spatialpool.images import imagenet_eval_transform, imagenet_val_folder, pretrained_imagenet_model
+from spatialpool.runtime import pick_device
 
 sys.stdout = sys.stderr = open(snakemake.log[0], "w", buffering=1)
 torch.set_num_threads(snakemake.threads)
@@ -31,7 +32,7 @@ for m in init.modules():
     if getattr(m, "inplace", False):
         m.inplace = False
 init.eval()
-device = torch.device("cuda" if torch.cuda.is_available() else "cpu")
+device = pick_device()
 dtype = getattr(torch, pr["dtype"])
 with torch.no_grad():
     net = trained.to(device=device, dtype=dtype)

@@ -1,10 +1,13 @@
+"""One part's scorecard card (rule scorecard_part): the claims of that part of the paper."""
 import sys
 from pathlib import Path
 
 import pandas as pd
 
+from spatialpool import image_scorecard as isc
 from spatialpool import scorecard as sc
-from spatialpool.claims import table as claims_table
+from spatialpool.claims import part_of, table
+from spatialpool.datasets import kind as dataset_kind
 from spatialpool.io import exit_briefly_on_corrupted_intermediate, read_table
 
 sys.stdout = sys.stderr = open(snakemake.log[0], "w", buffering=1)
@@ -13,33 +16,50 @@ exit_briefly_on_corrupted_intermediate()  # a bad input file: its name and remed
 i, p = snakemake.input, snakemake.params
 
 
-def by_experiment(paths, name_of=lambda f: Path(f).stem):
-    """Experiment -> table, each name taken from its own file's path (never from a list's order)."""
+def by_name(paths, name_of=lambda f: Path(f).stem):
+    """Name -> table, each name taken from its own file's path (never from a list's order)."""
     return {name_of(f): read_table(f) for f in paths}
 
 
-collected = by_experiment(i.collected)
-selection = by_experiment(i.selection)
-theory = by_experiment(i.theory)
-windows = by_experiment(i.windows, lambda f: Path(f).stem.removesuffix("_windows"))
-history = by_experiment(i.history, lambda f: Path(f).parent.name)
-per_seed = pd.concat(by_experiment(i.per_seed, lambda f: Path(f).stem.removesuffix("_per_seed")).values())
-spectra = pd.concat([read_table(f).assign(experiment=Path(f).parent.name) for f in i.spectra])
-fits = read_table(i.fits)
-
 rows = []
-for name in sorted(collected):  # the row order does not depend on the config's order either
-    rows += sc.experiment_rows(name, p.experiments[name], fits, windows[name], collected[name], selection[name],
-                               history[name], spectra[spectra.experiment == name], theory[name], p.tolerances)
-relu, tanh = p.appendix_b["relu"], p.appendix_b["tanh"]
-rows += sc.relu_vs_tanh_rows(relu, tanh, per_seed, collected, spectra, p.experiments[relu]["fit"], p.tolerances,
-                             p.confidence)
-rows += sc.appendix_a_rows(read_table(i.appendix_a))
-table = claims_table(rows)
-# the real-image claims (section 2, appendix C), computed by the image_scorecard rule
-table = pd.concat([table] + [read_table(f) for f in i.get("images", [])], ignore_index=True)
-table.to_csv(snakemake.output.csv, index=False)
+# 1D model tasks (sections 4, B, C)
+collected = by_name(i.collected)
+if collected:
+    fits = pd.concat(by_name(i.fits).values(), ignore_index=True)
+    selection, theory = by_name(i.selection), by_name(i.theory)
+    windows = by_name(i.windows, lambda f: Path(f).stem.removesuffix("_windows"))
+    history = by_name(i.history, lambda f: Path(f).parent.name)
+    per_seed = pd.concat(by_name(i.per_seed, lambda f: Path(f).stem.removesuffix("_per_seed")).values())
+    spectra = pd.concat([read_table(f).assign(experiment=Path(f).parent.name) for f in i.spectra])
+    for name in sorted(collected):  # the row order does not depend on the config's order either
+        rows += sc.experiment_rows(name, p.experiments[name], fits, windows[name], collected[name], selection[name],
+                                   history[name], spectra[spectra.experiment == name], theory[name], p.tolerances)
+    if p.part == "appendix_b":
+        relu, tanh = p.appendix_b["relu"], p.appendix_b["tanh"]
+        rows += sc.relu_vs_tanh_rows(relu, tanh, per_seed, collected, spectra, p.experiments[relu]["fit"],
+                                     p.tolerances, p.confidence)
+if i.appendix_a:
+    rows += sc.appendix_a_rows(read_table(i.appendix_a[0]))
+# real images (sections 2, 3)
+layers, aggregates = by_name(i.layers, lambda f: Path(f).parent.name), by_name(i.aggregates, lambda f: Path(f).parent.name)
+image_spectra = by_name(i.image_spectra, lambda f: Path(f).parent.name)
+correlations = by_name(i.correlations, lambda f: Path(f).stem.removeprefix("correlations_"))
+for group in sorted(layers):
+    detection = dataset_kind(p.kinds[group]).task == "scale_detection"
+    rows += isc.depth_rows(group, "3 (fig. C2)" if detection else "2 (figs 3, C4)", layers[group],
+                           p.image_tolerances, scale_detection=detection)
+    rows += isc.spectra_rows(group, "3 (figs 4, C5, C7)" if detection else "2 (figs 4, C5, C7)", aggregates[group],
+                             p.image_tolerances, spectra=image_spectra.get(group))
+    rows += isc.correlation_rows(group, "3 (fig. C1)" if detection else "1, 2 (figs 1, C3)", correlations[group],
+                                 p.image_tolerances)
+if i.imagenet:
+    imagenet = {Path(f).stem: read_table(f) for f in i.imagenet}  # layers, aggregates, spectra
+    rows += isc.imagenet_rows(imagenet["layers"], imagenet["aggregates"], p.image_tolerances, imagenet.get("spectra"))
+
+card = table(rows)
+card = card[card.section.map(part_of) == p.part].reset_index(drop=True)  # e.g. section 4's rows of a tanh net
+card.to_csv(snakemake.output[0], index=False)
 with pd.option_context("display.max_colwidth", 60, "display.width", 250):
-    print(table.drop(columns=["criterion"]).to_string(index=False))
-print()
-print(table.verdict.value_counts().to_string())
+    print(card.drop(columns=["criterion"]).to_string(index=False))
+print(f"\n{p.part}: {len(card)} claims")
+print(card.verdict.value_counts().to_string())

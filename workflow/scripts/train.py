@@ -7,6 +7,7 @@ import torch
 from spatialpool.config import task_from_config
 from spatialpool.io import exit_briefly_on_corrupted_intermediate, read_npz
 from spatialpool.resume import Checkpointer, run_key
+from spatialpool.runtime import pick_device
 from spatialpool.scale_detection import render
 from spatialpool.simple_cnn import SimpleCNN
 from spatialpool.training import TrainConfig, init_seeds, train_seeds
@@ -30,7 +31,7 @@ for seed in p.seeds:
     batch_seeds.append(batch_seed)
     init_seed_of[seed] = init_seed
     print(f"seed {seed} (init {init_seed}, batches {batch_seed})")
-device = torch.device("cuda" if torch.cuda.is_available() else "cpu")
+device = pick_device()
 x_train, y_train, x_test, y_test = (t.to(device) for t in (x_train, y_train, x_test, y_test))
 cfg = TrainConfig(**p.train)
 print(f"{len(nets)} seeds stacked in one model on {device}; {cfg}")

@@ -1,0 +1,100 @@
+"""The README describes the repository as it is: its layout, and which package modules feed which rules."""
+import ast
+import re
+
+from conftest import ROOT
+
+
+def rule_scripts() -> dict[str, str]:
+    """Rule name -> its script's stem, read from the rule files."""
+    out = {}
+    for smk in sorted((ROOT / "workflow/rules").glob("*.smk")):
+        for name, body in re.findall(r"^rule (\w+):\n((?:[ \t]+.*\n|\n)*)", smk.read_text(), re.M):
+            m = re.search(r'script:\s*\n\s*"\.\./scripts/(\w+)\.py"', body)
+            if m:
+                out[name] = m[1]
+    return out
+
+
+def _imports(path) -> set[str]:
+    """Package modules a file imports (absolute `spatialpool.x` and relative `.x`)."""
+    mods = set()
+    for node in ast.walk(ast.parse(path.read_text())):
+        if isinstance(node, ast.ImportFrom) and node.module is not None:
+            name = node.module if node.level == 0 else "spatialpool." + node.module
+            if name == "spatialpool":
+                mods |= {a.name for a in node.names}
+            elif name.startswith("spatialpool."):
+                mods.add(name.split(".")[1])
+        elif isinstance(node, ast.ImportFrom) and node.level == 1:  # from . import x
+            mods |= {a.name for a in node.names}
+        elif isinstance(node, ast.Import):
+            mods |= {a.name.split(".")[1] for a in node.names if a.name.startswith("spatialpool.")}
+    return mods
+
+
+def modules_feeding_rules() -> dict[str, list[str]]:
+    """Package module -> the rules whose scripts import it, directly or through other modules."""
+    package = ROOT / "src/spatialpool"
+    direct = {p.stem: _imports(p) for p in package.glob("*.py") if p.stem != "__init__"}
+
+    def closure(mods):
+        seen, todo = set(), list(mods)
+        while todo:
+            m = todo.pop()
+            if m not in seen and m in direct:
+                seen.add(m)
+                todo += direct[m]
+        return seen
+
+    table: dict[str, set] = {}
+    for rule, script in rule_scripts().items():
+        for m in closure(_imports(ROOT / f"workflow/scripts/{script}.py")):
+            table.setdefault(m, set()).add(rule)
+    return {m: sorted(rules) for m, rules in sorted(table.items())}
+
+
+def module_table() -> str:
+    return "\n".join(f"| `{m}.py` | {', '.join(rules)} |" for m, rules in modules_feeding_rules().items())
+
+
+def test_readme_module_table_is_current():
+    """Package edits do not trigger reruns; the README's table tells users what to force."""
+    text = (ROOT / "README.md").read_text()
+    block = text.split("<!-- module-table -->")[1].split("<!-- /module-table -->")[0]
+    rows = "\n".join(line for line in block.strip().splitlines() if line.startswith("| `"))
+    assert rows == module_table(), "regenerate with: python -c 'import sys; sys.path.insert(0, \"tests\"); " \
+                                   "import test_docs; print(test_docs.module_table())'"
+
+
+def test_readme_layout_names_every_module_and_rule_file():
+    text = (ROOT / "README.md").read_text()
+    layout = text.split("## Layout")[1]
+    for path in [*(ROOT / "src/spatialpool").glob("*.py"), *(ROOT / "workflow/rules").glob("*.smk")]:
+        if path.stem != "__init__":
+            assert path.stem in layout, f"README layout does not mention {path.relative_to(ROOT)}"
+    for name in re.findall(r"\b([a-z_0-9]+\.(?:py|smk))\b", layout):
+        hits = [p for p in ROOT.rglob(name) if ".snakemake" not in p.parts and "results" not in p.parts]
+        assert hits, f"README layout names {name}, which does not exist"
+
+
+def test_ci_runs_the_readme_test_command_verbatim():
+    readme = (ROOT / "README.md").read_text()
+    commands = re.findall(r"```bash\n(.*?)\n```", readme, re.S)
+    test_command = next(c for c in commands if "pytest" in c)
+    assert test_command in (ROOT / ".ci/run").read_text().splitlines()
+    assert "python3 -m venv" in test_command and "python3 -m venv" in commands[0]  # both in a fresh venv
+
+
+def test_nothing_points_outside_the_repository():
+    """Users get the repository only: no REFERENCE.md, no ../shared, no docs that do not exist."""
+    import subprocess
+    files = subprocess.run(["git", "ls-files"], cwd=ROOT, capture_output=True, text=True).stdout.split()
+    for name in files:
+        path = ROOT / name
+        if path.suffix in (".py", ".smk", ".md", ".yaml", ".rst", ".toml") or path.name in ("Snakefile", "run"):
+            text = path.read_text(errors="ignore")
+            for bad in ("REFERENCE.md", "../shared", "shared/data", "shared/paper"):
+                assert bad not in text or name == "tests/test_docs.py", f"{name} mentions {bad}"
+            for doc in re.findall(r"\bdocs/[\w./-]+\.md\b", text):
+                assert (ROOT / doc).exists(), f"{name} cites {doc}, which does not exist"

@@ -19,6 +19,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from .registry import Registry
+
 
 @dataclass(frozen=True)
 class DatasetKind:
@@ -54,14 +56,11 @@ class DatasetKind:
         return value if value else spec["side"]
 
 
-DATASET_KINDS: dict[str, DatasetKind] = {}
+DATASET_KINDS = Registry("data set kind")
 
 
 def register(kind: DatasetKind) -> DatasetKind:
-    if kind.name in DATASET_KINDS:
-        raise ValueError(f"data set kind {kind.name!r} is already registered")
-    DATASET_KINDS[kind.name] = kind
-    return kind
+    return DATASET_KINDS.add(kind.name, kind)
 
 
 def unregister(name: str) -> None:
@@ -69,9 +68,7 @@ def unregister(name: str) -> None:
 
 
 def kind(name: str) -> DatasetKind:
-    if name not in DATASET_KINDS:
-        raise KeyError(f"unknown data set kind {name!r}: expected one of {sorted(DATASET_KINDS)}")
-    return DATASET_KINDS[name]
+    return DATASET_KINDS.lookup(name)
 
 
 register(DatasetKind("digits", "images", "diffeo", make="spatialpool.image_workflow:digits_from_config"))

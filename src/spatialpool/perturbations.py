@@ -29,17 +29,15 @@ import numpy as np
 import torch
 
 from .diffeo import deform, matched_noise, rms_displacement, sample_coefficients
+from .registry import Registry
 from .runtime import seed_words
 
 Batches = Callable[[dict, torch.Tensor, int], Iterator[tuple[torch.Tensor, dict, dict]]]
-PERTURBATIONS: dict[str, Batches] = {}
+PERTURBATIONS = Registry("perturbation")
 
 
 def register(name: str, batches: Batches) -> Batches:
-    if name in PERTURBATIONS:
-        raise ValueError(f"perturbation {name!r} is already registered")
-    PERTURBATIONS[name] = batches
-    return batches
+    return PERTURBATIONS.add(name, batches)
 
 
 def unregister(name: str) -> None:
@@ -48,10 +46,7 @@ def unregister(name: str) -> None:
 
 def batches_of(probe: dict, images: torch.Tensor, batch_size: int):
     """The batches of the probe set's registered perturbation (KeyError naming the registered ones)."""
-    name = probe["perturbation"]
-    if name not in PERTURBATIONS:
-        raise KeyError(f"unknown perturbation {name!r}: expected one of {sorted(PERTURBATIONS)}")
-    return PERTURBATIONS[name](probe, images, batch_size)
+    return PERTURBATIONS.lookup(probe["perturbation"])(probe, images, batch_size)
 
 
 def image_seed(seed: int, index: int) -> int:

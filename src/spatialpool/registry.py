@@ -43,21 +43,39 @@ class Architecture:
         return self.kind == "conv"
 
 
-REGISTRY: dict[str, Architecture] = {}
+class Registry(dict):
+    """Name -> declaration, for the workflow's three registries (architectures here, data set kinds
+    in datasets.py, perturbations in perturbations.py). A name is a path component and a table
+    key, so registering it twice is an error; looking up an unknown one names the known ones."""
+
+    def __init__(self, what: str):
+        super().__init__()
+        self.what = what
+
+    def add(self, name: str, item):
+        """Register item under name; ValueError if the name is taken."""
+        if name in self:
+            raise ValueError(f"{self.what} {name!r} is already registered")
+        self[name] = item
+        return item
+
+    def lookup(self, name: str):
+        """The item registered under name; KeyError naming the registered ones if there is none."""
+        if name not in self:
+            raise KeyError(f"unknown {self.what} {name!r}: expected one of {sorted(self)}")
+        return self[name]
+
+
+REGISTRY = Registry("architecture")
 
 
 def register(arch: Architecture) -> Architecture:
     """Add an architecture (a name already registered is an error: names are paths and table keys)."""
-    if arch.name in REGISTRY:
-        raise ValueError(f"architecture {arch.name!r} is already registered")
-    REGISTRY[arch.name] = arch
-    return arch
+    return REGISTRY.add(arch.name, arch)
 
 
 def spec(name: str) -> Architecture:
-    if name not in REGISTRY:
-        raise KeyError(f"unknown architecture {name!r}: expected one of {sorted(REGISTRY)}")
-    return REGISTRY[name]
+    return REGISTRY.lookup(name)
 
 
 _IMAGES = "spatialpool.architectures"

@@ -13,7 +13,6 @@ import jsonschema
 import yaml
 
 
-
 def schema_problems(config: dict, schema_path: str | Path) -> list[str]:
     schema = yaml.safe_load(Path(schema_path).read_text())
     validator = jsonschema.Draft202012Validator(schema)

@@ -4,15 +4,15 @@ Each is the straightforward version of something the package does fast, and the 
 fast version against it:
 
 - `train_one_seed`: one seed of the simple 1D CNN as an ordinary nn.Module loop (the workflow
-  trains seeds stacked, spatialpool.training.train_seeds; tests/test_stacked.py,
+  trains seeds stacked, spatialpool.training.scale_detection.train_seeds; tests/test_stacked.py,
   benchmarks/stacked_training.py);
-- `deform_loop`: the diffeomorphism one image at a time (spatialpool.diffeo.deform is batched;
+- `deform_loop`: the diffeomorphism one image at a time (spatialpool.perturbations.diffeo.deform is batched;
   tests/test_diffeo.py, benchmarks/diffeo_sampler.py);
 - `sensitivities`: eq. 1 with a forward pass per perturbation and shifted sums (the workflow's one
   streaming estimator, image_sensitivity.measure_representations / measure_batches;
   tests/test_sensitivity.py, benchmarks/sensitivity_pass.py);
 - `train_steps_dataloader`: image training through a torchvision DataLoader with per-image
-  transforms (spatialpool.image_training keeps the data on the device; benchmarks/image_training.py).
+  transforms (spatialpool.training.images keeps the data on the device; benchmarks/image_training.py).
 """
 from __future__ import annotations
 
@@ -23,18 +23,18 @@ import numpy as np
 import torch
 from torch import nn
 
-from spatialpool.diffeo import _pixel_grid, modes
-from spatialpool.image_training import ImageTrainConfig, RunSeeds, _timed_steps, pick_device
-from spatialpool.images import ImageSplits, InputNoise
-from spatialpool.sensitivity import Representations, delta_is_undefined, divide_by_delta
-from spatialpool.simple_cnn import SimpleCNN
-from spatialpool.training import TrainConfig, TrainResult, decay_times, evaluate, hinge, lr_factor, steps_for_decay_times
+from spatialpool.perturbations.diffeo import _pixel_grid, modes
+from spatialpool.training.images import ImageTrainConfig, RunSeeds, _timed_steps, pick_device
+from spatialpool.data.images import ImageSplits, InputNoise
+from spatialpool.measurement.sensitivity import Representations, delta_is_undefined, divide_by_delta
+from spatialpool.models.simple_cnn import SimpleCNN
+from spatialpool.training.scale_detection import TrainConfig, TrainResult, decay_times, evaluate, hinge, lr_factor, steps_for_decay_times
 
 
 def train_one_seed(net: SimpleCNN, x_train, y_train, x_test, y_test, cfg: TrainConfig,
           batch_seed: int, log=print) -> TrainResult:
     """One seed as a plain nn.Module loop: the reference the workflow's stacked loop
-    (spatialpool.training.train_seeds) must reproduce, and the baseline of stacked_training.py."""
+    (spatialpool.training.scale_detection.train_seeds) must reproduce, and the baseline of stacked_training.py."""
     depth, width = net.depth, net.width
     lr = cfg.lr * width
     # SGD's weight_decay adds wd' * W to the gradient; the penalty wd ||W||^2 / (H K) has
@@ -128,7 +128,7 @@ def train_one_seed(net: SimpleCNN, x_train, y_train, x_test, y_test, cfg: TrainC
 
 
 def deform_loop(images: torch.Tensor, coeffs: torch.Tensor, cut: int = 3) -> torch.Tensor:
-    """The diffeomorphism of spatialpool.diffeo.deform, one image at a time: the field as an explicit
+    """The diffeomorphism of spatialpool.perturbations.diffeo.deform, one image at a time: the field as an explicit
     sum over modes (Petrini et al. 2021, eq. 2) and a hand-written bilinear remap. images [B, C, n, n],
     coeffs [B, 2, modes] as diffeo.sample_coefficients draws them."""
     n = images.shape[-1]

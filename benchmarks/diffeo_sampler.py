@@ -16,7 +16,7 @@ import time
 import torch
 
 from baselines import deform_loop
-from spatialpool.diffeo import deform, sample_coefficients, temperature
+from spatialpool.perturbations.diffeo import deform, sample_coefficients, temperature
 
 
 def main():

@@ -25,15 +25,15 @@ try:
 except ImportError:  # run from a checkout without installing
     sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "src"))
 
-from spatialpool.architectures import ARCHITECTURES, build, is_fully_connected
-from spatialpool.image_training import (
+from spatialpool.models.architectures import ARCHITECTURES, build, is_fully_connected
+from spatialpool.training.images import (
     RunSeeds,
     paper_protocol,
     pick_device,
     train_steps_device,
 )
 from baselines import _ToUnitFloat, _TransformedImages, train_steps_dataloader
-from spatialpool.images import CIFAR10_MEAN, CIFAR10_STD, ImageSplits
+from spatialpool.data.images import CIFAR10_MEAN, CIFAR10_STD, ImageSplits
 
 # README, 'Real images': CNN seeds 0-3, FCN seeds 0-10, 250 epochs, 50000 training images.
 PAPER_EPOCHS, PAPER_TRAIN, PAPER_EVAL = 250, 50_000, 60_000
@@ -61,7 +61,7 @@ def pipeline_only(data, cfg, workers: int, batches: int = 40) -> dict:
     """Images per second of the data pipelines alone (no model): the part that differs."""
     from torchvision import transforms as T
 
-    from spatialpool.image_training import DeviceBatches
+    from spatialpool.training.images import DeviceBatches
     device = pick_device(cfg.device)
     rates = {}
     dev = DeviceBatches(data, cfg, RunSeeds.from_seed(0), device)

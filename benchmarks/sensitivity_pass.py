@@ -3,7 +3,7 @@
 Two models:
   cnn: a small VGG-like CNN on 32x32x3 images (diffeomorphisms + norm-matched noise, generated
        once for the whole probe set and shared by both methods);
-  1d:  spatialpool.simple_cnn.SimpleCNN on the task-1 probe set (1-pixel moves, plain and
+  1d:  spatialpool.models.simple_cnn.SimpleCNN on the task-1 probe set (1-pixel moves, plain and
        rectified noise), as measure.py feeds it.
 Methods:
   naive:   for every layer separately, separate forward passes for the clean, deformed and
@@ -32,14 +32,14 @@ import numpy as np
 import torch
 from torch import nn
 
-from spatialpool.diffeo import temperature
-from spatialpool.image_sensitivity import (
+from spatialpool.perturbations.diffeo import temperature
+from spatialpool.measurement.estimator import (
     _Hooks,
     default_points,
     measure,
     measure_representations,
 )
-from spatialpool.perturbations import perturb
+from spatialpool.perturbations.registry import perturb
 from baselines import sensitivities
 
 
@@ -114,9 +114,9 @@ def cnn_naive(args, model, images, temp):
 # ---------------------------------------------------------------- 1D SimpleCNN
 
 def setup_1d(args):
-    from spatialpool.probes import make_probe_set, perturbations
-    from spatialpool.scale_detection import Task, make_dataset
-    from spatialpool.simple_cnn import SimpleCNN
+    from spatialpool.perturbations.probes import make_probe_set, perturbations
+    from spatialpool.data.scale_detection import Task, make_dataset
+    from spatialpool.models.simple_cnn import SimpleCNN
 
     task = Task("distance", 32, 11, 4)
     data = make_dataset(task, 48, seed=0)

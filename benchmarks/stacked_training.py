@@ -23,10 +23,10 @@ import torch
 import yaml
 
 from spatialpool.config import keyed, task_from_config
-from spatialpool.scale_detection import make_dataset, render
-from spatialpool.simple_cnn import SimpleCNN
+from spatialpool.data.scale_detection import make_dataset, render
+from spatialpool.models.simple_cnn import SimpleCNN
 from baselines import train_one_seed as train
-from spatialpool.training import TrainConfig, init_seeds, steps_for_decay_times, train_seeds
+from spatialpool.training.scale_detection import TrainConfig, init_seeds, steps_for_decay_times, train_seeds
 
 ROOT = Path(__file__).resolve().parents[1]
 

@@ -6,7 +6,7 @@ is then flat in depth. With the default protocol (config.yaml, task1_tanh) the w
 interpolate with zero test error but their mean filters are not homogeneous (constant-mode share
 about 0.4 over k = 1..6, ReLU 0.99). This script trains the experiment's architecture (width,
 depth, filter size and stride from the config) under each protocol given, all seeds stacked in one
-model (spatialpool.training.train_seeds, seeds drawn as the workflow does with init_seeds), and
+model (spatialpool.training.scale_detection.train_seeds, seeds drawn as the workflow does with init_seeds), and
 reports for every protocol and seed:
 
 - lr, wd, u (nominal decay times, `stop: decay_times`), anneal fraction, max_steps, the steps
@@ -50,15 +50,15 @@ import torch
 import yaml
 
 from spatialpool.config import keyed, task_from_config
-from spatialpool.filters import homogeneity, mean_filter, spectrum
-from spatialpool.fits import loglog_slope
-from spatialpool.measure import sensitivity_table
-from spatialpool.probes import make_probe_set
-from spatialpool.receptive_field import theory_receptive_field
-from spatialpool.scale_detection import make_dataset, render
-from spatialpool.simple_cnn import SimpleCNN, from_state
-from spatialpool.stacked import StackedCNN
-from spatialpool.training import TrainConfig, decay_times, init_seeds, steps_for_decay_times, train_seeds
+from spatialpool.measurement.filters import homogeneity, mean_filter, spectrum
+from spatialpool.analysis.fits import loglog_slope
+from spatialpool.measurement.scale_detection import sensitivity_table
+from spatialpool.perturbations.probes import make_probe_set
+from spatialpool.measurement.receptive_field import theory_receptive_field
+from spatialpool.data.scale_detection import make_dataset, render
+from spatialpool.models.simple_cnn import SimpleCNN, from_state
+from spatialpool.models.stacked import StackedCNN
+from spatialpool.training.scale_detection import TrainConfig, decay_times, init_seeds, steps_for_decay_times, train_seeds
 
 ROOT = Path(__file__).resolve().parents[1]
 

@@ -4,7 +4,7 @@ import pytest
 import torch
 from torch import nn
 
-from spatialpool.architectures import (
+from spatialpool.models.architectures import (
     ARCHITECTURES,
     VGG_LAYOUTS,
     build,

@@ -4,7 +4,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from spatialpool.correlations import (COLUMNS, bootstrap_rho, correlation_table, learned, log_correlation,
+from spatialpool.analysis.correlations import (COLUMNS, bootstrap_rho, correlation_table, learned, log_correlation,
                                       permutation_p)
 
 ARCHS = ["vgg11", "vgg16", "resnet18", "resnet34", "lenet", "alexnet", "effnet"]

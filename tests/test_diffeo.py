@@ -5,7 +5,7 @@ import pytest
 import torch
 
 from baselines import deform_loop
-from spatialpool.diffeo import (
+from spatialpool.perturbations.diffeo import (
     deform,
     displacement,
     expected_rms_displacement,

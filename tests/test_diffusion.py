@@ -1,7 +1,7 @@
 import numpy as np
 import pytest
 
-from spatialpool.diffusion import (
+from spatialpool.analysis.diffusion import (
     appendix_a_profiles, appendix_a_table, exact_coefficients, exact_profile, gaussian_profile,
     homogeneous_matrix, paper_coefficients, plot_appendix_a, profile_moments, verdict,
 )

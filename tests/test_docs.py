@@ -16,27 +16,42 @@ def rule_scripts() -> dict[str, str]:
     return out
 
 
+PACKAGE = ROOT / "src/spatialpool"
+
+
+def module_name(path) -> str:
+    """src/spatialpool/measurement/estimator.py -> 'measurement.estimator'."""
+    return ".".join(path.relative_to(PACKAGE).with_suffix("").parts)
+
+
+def package_modules() -> list:
+    return sorted(p for p in PACKAGE.rglob("*.py") if p.stem != "__init__")
+
+
 def _imports(path) -> set[str]:
-    """Package modules a file imports (absolute `spatialpool.x` and relative `.x`)."""
+    """Package modules (dotted names below spatialpool) that a file imports, absolutely or relatively."""
+    known = {module_name(p) for p in package_modules()}
+    here = module_name(path).split(".")[:-1] if PACKAGE in path.parents else []
     mods = set()
     for node in ast.walk(ast.parse(path.read_text())):
-        if isinstance(node, ast.ImportFrom) and node.module is not None:
-            name = node.module if node.level == 0 else "spatialpool." + node.module
-            if name == "spatialpool":
-                mods |= {a.name for a in node.names}
-            elif name.startswith("spatialpool."):
-                mods.add(name.split(".")[1])
-        elif isinstance(node, ast.ImportFrom) and node.level == 1:  # from . import x
-            mods |= {a.name for a in node.names}
+        if isinstance(node, ast.ImportFrom):
+            if node.level:
+                base = ".".join([*here[:len(here) - node.level + 1], *([node.module] if node.module else [])])
+            elif node.module == "spatialpool" or (node.module or "").startswith("spatialpool."):
+                base = node.module.removeprefix("spatialpool").lstrip(".")
+            else:
+                continue
+            for alias in node.names:  # `from spatialpool.claims import statistics` names a module
+                name = f"{base}.{alias.name}".lstrip(".")
+                mods.add(name if name in known else base)
         elif isinstance(node, ast.Import):
-            mods |= {a.name.split(".")[1] for a in node.names if a.name.startswith("spatialpool.")}
-    return mods
+            mods |= {a.name.removeprefix("spatialpool.") for a in node.names if a.name.startswith("spatialpool.")}
+    return mods & known
 
 
 def modules_feeding_rules() -> dict[str, list[str]]:
     """Package module -> the rules whose scripts import it, directly or through other modules."""
-    package = ROOT / "src/spatialpool"
-    direct = {p.stem: _imports(p) for p in package.glob("*.py") if p.stem != "__init__"}
+    direct = {module_name(p): _imports(p) for p in package_modules()}
 
     def closure(mods):
         seen, todo = set(), list(mods)
@@ -55,7 +70,7 @@ def modules_feeding_rules() -> dict[str, list[str]]:
 
 
 def module_table() -> str:
-    return "\n".join(f"| `{m}.py` | {', '.join(rules)} |" for m, rules in modules_feeding_rules().items())
+    return "\n".join(f"| `{m.replace('.', '/')}.py` | {', '.join(rules)} |" for m, rules in modules_feeding_rules().items())
 
 
 def test_readme_module_table_is_current():
@@ -68,11 +83,21 @@ def test_readme_module_table_is_current():
 
 
 def test_readme_layout_names_every_module_and_rule_file():
+    """Each package module is named on its stage's line of the layout (or, top level, on a line of its own)."""
     text = (ROOT / "README.md").read_text()
-    layout = text.split("## Layout")[1]
-    for path in [*(ROOT / "src/spatialpool").glob("*.py"), *(ROOT / "workflow/rules").glob("*.smk")]:
-        if path.stem != "__init__":
-            assert path.stem in layout, f"README layout does not mention {path.relative_to(ROOT)}"
+    layout = text.split("## Layout")[1].split("```")[1]
+    entries = []  # one per layout entry, its continuation lines (indented further) joined to it
+    for line in layout.splitlines():
+        if len(line) - len(line.lstrip()) <= 2 or not entries:
+            entries.append(line.strip())
+        else:
+            entries[-1] += " " + line.strip()
+    for path in package_modules():
+        stage = path.parent.relative_to(PACKAGE).as_posix()
+        where = [e for e in entries if stage == "." or e.startswith(stage + "/")]
+        assert any(path.name in ln for ln in where), f"README layout does not mention {path.relative_to(ROOT)}"
+    for path in (ROOT / "workflow/rules").glob("*.smk"):
+        assert path.stem in layout, f"README layout does not mention {path.relative_to(ROOT)}"
     for name in re.findall(r"\b([a-z_0-9]+\.(?:py|smk))\b", layout):
         hits = [p for p in ROOT.rglob(name) if ".snakemake" not in p.parts and "results" not in p.parts]
         assert hits, f"README layout names {name}, which does not exist"

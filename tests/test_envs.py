@@ -48,7 +48,7 @@ def test_reproduce_command_needs_no_test_extra():
     assert reports and reports <= base, f"snakemake --report needs {reports - base}"
     dists = md.packages_distributions()
     imported = set()
-    for path in [*(ROOT / "src/spatialpool").glob("*.py"), *(ROOT / "workflow/scripts").glob("*.py")]:
+    for path in [*(ROOT / "src/spatialpool").rglob("*.py"), *(ROOT / "workflow/scripts").glob("*.py")]:
         for node in ast.walk(ast.parse(path.read_text())):
             if isinstance(node, ast.Import):
                 imported |= {a.name.split(".")[0] for a in node.names}

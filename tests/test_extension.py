@@ -8,12 +8,12 @@ import torch
 import yaml
 
 from conftest import ROOT
-from spatialpool.architectures import build
+from spatialpool.models.architectures import build
 from spatialpool.image_config import image_problems
-from spatialpool.image_measure import filter_spectra, make_probe, measure_states
-from spatialpool.images import load_digits_images
-from spatialpool.protocols import paper_protocol
-from spatialpool.registry import Architecture, register, unregister
+from spatialpool.measurement.images import filter_spectra, make_probe, measure_states
+from spatialpool.data.images import load_digits_images
+from spatialpool.training.protocols import paper_protocol
+from spatialpool.models.registry import Architecture, register, unregister
 
 pytestmark = pytest.mark.usefixtures("one_thread")
 
@@ -76,8 +76,8 @@ def _roll_batches(probe, images, batch_size):
 
 
 def test_a_registered_perturbation_is_measured_without_the_estimator_drawing_anything():
-    from spatialpool.perturbations import register as register_perturbation
-    from spatialpool.perturbations import unregister as unregister_perturbation
+    from spatialpool.perturbations.registry import register as register_perturbation
+    from spatialpool.perturbations.registry import unregister as unregister_perturbation
     register_perturbation("roll", _roll_batches)
     try:
         splits = load_digits_images(split_seed=0, n_val=10, n_test=40)
@@ -101,12 +101,12 @@ def test_a_registered_perturbation_is_measured_without_the_estimator_drawing_any
 def test_a_toy_dataset_architecture_and_perturbation_each_registered_once(toy):
     """The issue's extension test: a data set kind, an architecture and a perturbation, each declared
     in one place, go through the config check, the probe set, the measurement and the tables."""
-    from spatialpool.datasets import DatasetKind
-    from spatialpool.datasets import register as register_kind
-    from spatialpool.datasets import unregister as unregister_kind
+    from spatialpool.data.kinds import DatasetKind
+    from spatialpool.data.kinds import register as register_kind
+    from spatialpool.data.kinds import unregister as unregister_kind
     from spatialpool.image_workflow import make_dataset
-    from spatialpool.perturbations import register as register_perturbation
-    from spatialpool.perturbations import unregister as unregister_perturbation
+    from spatialpool.perturbations.registry import register as register_perturbation
+    from spatialpool.perturbations.registry import unregister as unregister_perturbation
 
     register_kind(DatasetKind("toy_stripes", "images", "roll", make="toy_models:stripes"))
     register_perturbation("roll", _roll_batches)

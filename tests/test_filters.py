@@ -2,7 +2,7 @@ import numpy as np
 import pytest
 import torch
 
-from spatialpool.filters import (aggregate_frequency, eigenvalue_groups, homogeneity,
+from spatialpool.measurement.filters import (aggregate_frequency, eigenvalue_groups, homogeneity,
                                  laplacian_eigen, mean_filter, mean_filter_table, spectra_table,
                                  spectrum)
 

@@ -4,10 +4,10 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from spatialpool.claims import verdict
-from spatialpool.fits import exponents, loglog_slope, summarise, t_interval, window_of, window_table
-from spatialpool.predictions import agrees
-from spatialpool.scorecard import appendix_a_rows, experiment_rows, flat, per_layer_gap
+from spatialpool.claims.statistics import verdict
+from spatialpool.analysis.fits import exponents, loglog_slope, summarise, t_interval, window_of, window_table
+from spatialpool.claims.predictions import agrees
+from spatialpool.claims.scale_detection import appendix_a_rows, experiment_rows, flat, per_layer_gap
 
 FIT = {"D": [1, 4], "G": [2, 5]}
 TOL = {"rel_tolerance": 0.25, "flat_tolerance": 0.3, "homogeneity_threshold": 0.9, "layer_tolerance": 0.25,
@@ -202,7 +202,7 @@ def test_a_passing_mean_with_an_interval_beyond_the_tolerance_is_not_enough_data
 
 
 def test_appendix_a_rows_refute_the_paper_and_their_controls_fail():
-    from spatialpool.diffusion import appendix_a_table
+    from spatialpool.analysis.diffusion import appendix_a_table
     card = pd.DataFrame(appendix_a_rows(appendix_a_table((2, 3, 4), (1, 2, 4, 8, 16, 32, 64), 512)))
     diff3 = _row(card, "diffusion coefficient of M^k delta, F = 3")
     assert diff3.measured == pytest.approx(1 / 3) and diff3.verdict == "not reproduced"
@@ -214,7 +214,7 @@ def test_appendix_a_rows_refute_the_paper_and_their_controls_fail():
 
 
 def _appendix_b(tanh_homogeneity: float, tanh_g_plain=(0.02, -0.05, 0.04, 0.0)):
-    from spatialpool.scorecard import relu_vs_tanh_rows
+    from spatialpool.claims.scale_detection import relu_vs_tanh_rows
     rows = []
     for exp, state, values in (("relu", "final", {"G_plain": [0.3, 0.35, 0.28, 0.33], "G_rect": [0.9, 0.95, 0.85, 1.0],
                                                   "R_plain": [-2.3, -2.4, -2.2, -2.35], "R_rect": [-2.9, -3.0, -2.8, -3.1]}),

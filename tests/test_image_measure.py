@@ -3,13 +3,13 @@ import numpy as np
 import pytest
 import torch
 
-from spatialpool.architectures import build
-from spatialpool.diffeo import temperature
-from spatialpool.image_measure import make_probe, measure_perturbed, measure_states
-from spatialpool.image_sensitivity import measure
-from spatialpool.perturbations import perturb
+from spatialpool.models.architectures import build
+from spatialpool.perturbations.diffeo import temperature
+from spatialpool.measurement.images import make_probe, measure_perturbed, measure_states
+from spatialpool.measurement.estimator import measure
+from spatialpool.perturbations.registry import perturb
 from spatialpool.image_workflow import grid, normalise, train_config
-from spatialpool.images import Task2D, make_scale_detection_2d
+from spatialpool.data.images import Task2D, make_scale_detection_2d
 
 
 pytestmark = pytest.mark.usefixtures("one_thread")

@@ -8,9 +8,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from spatialpool import image_scorecard as sc
-from spatialpool.correlations import correlation_table
-from spatialpool.filters import aggregate_frequency, laplacian_eigen, spectrum
+from spatialpool.claims import images as sc
+from spatialpool.analysis.correlations import correlation_table
+from spatialpool.measurement.filters import aggregate_frequency, laplacian_eigen, spectrum
 
 TOL = dict(min_seeds=2, fall_factor=0.5, init_gap=0.5, shuffle_gate=0.5, shuffle_margin=0.1,
            unaltered_tolerance=0.2, middle=[0.2, 0.8], low_frequency_margin=0.05, constant_enrichment=2.0,

@@ -3,14 +3,14 @@ import pytest
 import torch
 from torch import nn
 
-from spatialpool.diffeo import temperature
-from spatialpool.image_sensitivity import (
+from spatialpool.perturbations.diffeo import temperature
+from spatialpool.measurement.estimator import (
     capture,
     default_points,
     measure,
     measure_representations,
 )
-from spatialpool.perturbations import perturb
+from spatialpool.perturbations.registry import perturb
 from baselines import sensitivities
 
 N = 12

@@ -4,8 +4,8 @@ import pytest
 import torch
 import torchvision.transforms.functional as TF
 
-from spatialpool.architectures import build
-from spatialpool.image_training import (
+from spatialpool.models.architectures import build
+from spatialpool.training.images import (
     DeviceBatches,
     ImageTrainConfig,
     RunSeeds,
@@ -23,7 +23,7 @@ from spatialpool.image_training import (
     train_steps_device,
 )
 from baselines import train_steps_dataloader
-from spatialpool.images import ImageSplits
+from spatialpool.data.images import ImageSplits
 
 
 pytestmark = pytest.mark.usefixtures("one_thread")
@@ -220,7 +220,7 @@ def test_both_benchmark_pipelines_run_the_same_protocol():
 def test_interrupted_training_resumes_to_the_same_result(tmp_path):
     """Stopped after epoch 1 (as on SIGTERM) and rerun: the same weights, selection and curves as an
     uninterrupted run, bitwise on CPU (augmentation, input noise and dropout all draw random numbers)."""
-    from spatialpool.resume import Checkpointer
+    from spatialpool.training.resume import Checkpointer
 
     data = tiny_data()
     cfg = ImageTrainConfig(epochs=4, batch_size=8, lr=0.05, noise_std=1.0, augment=True, **QUIET)

@@ -7,8 +7,8 @@ import numpy as np
 import pytest
 import torch
 
-from spatialpool import images
-from spatialpool.images import (
+from spatialpool.data import images
+from spatialpool.data.images import (
     DataIntegrityError,
     InputNoise,
     Task2D,

@@ -10,9 +10,9 @@ import pytest
 import torch
 
 from spatialpool.image_workflow import load_dataset
-from spatialpool.images import DataIntegrityError
+from spatialpool.data.images import DataIntegrityError
 from spatialpool.io import CorruptedIntermediate, read_npz, read_table, read_torch
-from spatialpool.training import load_seed
+from spatialpool.training.scale_detection import load_seed
 
 
 def _assert_names_file_and_remedy(err: pytest.ExceptionInfo, path):

@@ -6,12 +6,12 @@ import pytest
 import torch
 from matplotlib.legend import Legend
 
-from spatialpool import plots
-from spatialpool.measure import channel_mean_hidden, measure_states, representation_table, sensitivity_table
-from spatialpool.probes import make_probe_set
-from spatialpool.scale_detection import Task, all_pairs
-from spatialpool.simple_cnn import SimpleCNN, mean_channel
-from spatialpool.tables import FILTER_STATE, collect_experiment, is_defined, undefined_counts
+from spatialpool.figures import scale_detection as plots
+from spatialpool.measurement.scale_detection import channel_mean_hidden, measure_states, representation_table, sensitivity_table
+from spatialpool.perturbations.probes import make_probe_set
+from spatialpool.data.scale_detection import Task, all_pairs
+from spatialpool.models.simple_cnn import SimpleCNN, mean_channel
+from spatialpool.analysis.tables import FILTER_STATE, collect_experiment, is_defined, undefined_counts
 
 MEASURES = ["D", "G_plain", "G_rect"]
 

@@ -1,12 +1,12 @@
-"""The model registry (spatialpool.registry): one declaration per architecture, read without torch."""
+"""The model registry (spatialpool.models.registry): one declaration per architecture, read without torch."""
 import subprocess
 import sys
 
 import pytest
 
-from spatialpool.architectures import ARCHITECTURES, build, is_fully_connected
-from spatialpool.protocols import paper_protocol
-from spatialpool.registry import REGISTRY, Architecture, image_architectures, register, spec
+from spatialpool.models.architectures import ARCHITECTURES, build, is_fully_connected
+from spatialpool.training.protocols import paper_protocol
+from spatialpool.models.registry import REGISTRY, Architecture, image_architectures, register, spec
 
 
 def test_every_image_architecture_is_registered_and_buildable():
@@ -31,7 +31,7 @@ def test_unknown_and_duplicate_names_are_refused():
     with pytest.raises(KeyError, match="unknown architecture 'vgg7'.*lenet"):
         spec("vgg7")
     with pytest.raises(ValueError, match="already registered"):
-        register(Architecture("lenet", "sgd_cosine", "conv", "spatialpool.architectures"))
+        register(Architecture("lenet", "sgd_cosine", "conv", "spatialpool.models.architectures"))
     with pytest.raises(ValueError, match="unknown protocol family"):
         Architecture("toy", "rmsprop", "conv", "toy")
 

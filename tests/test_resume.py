@@ -10,9 +10,9 @@ import torch
 import yaml
 
 from conftest import entry, ROOT
-from spatialpool.resume import Checkpointer, run_key
+from spatialpool.training.resume import Checkpointer, run_key
 from test_stacked import ARCH1, _data, _nets
-from spatialpool.training import TrainConfig, train_seeds
+from spatialpool.training.scale_detection import TrainConfig, train_seeds
 
 CFG = TrainConfig(lr=0.03, weight_decay=0.05, stop="decay_times", stop_value=0.1, max_steps=400)
 

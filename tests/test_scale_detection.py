@@ -1,7 +1,7 @@
 import numpy as np
 import pytest
 
-from spatialpool.scale_detection import Task, all_pairs, class_counts, deform_sites, make_dataset, render
+from spatialpool.data.scale_detection import Task, all_pairs, class_counts, deform_sites, make_dataset, render
 
 TASK1 = Task("distance", 32, 11, 4)   # paper sec. 4.3
 TASK2 = Task("patches", 128, 32)      # paper sec. 4.3

@@ -2,17 +2,17 @@ import numpy as np
 import pytest
 import torch
 
-from spatialpool.fits import loglog_slope
-from spatialpool.probes import make_probe_set, perturbations
-from spatialpool.receptive_field import theory_receptive_field
-from spatialpool.scale_detection import Task, make_dataset
+from spatialpool.analysis.fits import loglog_slope
+from spatialpool.perturbations.probes import make_probe_set, perturbations
+from spatialpool.measurement.receptive_field import theory_receptive_field
+from spatialpool.data.scale_detection import Task, make_dataset
 from baselines import sensitivities as two_pass
-from spatialpool.image_sensitivity import measure_representations
-from spatialpool.sensitivity import EPS, delta_is_undefined, matched_noise
+from spatialpool.measurement.estimator import measure_representations
+from spatialpool.measurement.sensitivity import EPS, delta_is_undefined, matched_noise
 
 # Every analytic case holds for the workflow's streaming estimator and for the two-pass reference.
 ESTIMATORS = pytest.mark.parametrize("sensitivities", [measure_representations, two_pass], ids=["streaming", "two_pass"])
-from spatialpool.simple_cnn import homogeneous
+from spatialpool.models.simple_cnn import homogeneous
 
 
 def _data(n=40, r=3, d=12, seed=0):

@@ -2,7 +2,7 @@ import pytest
 import torch
 from torch import nn
 
-from spatialpool.shuffle import (
+from spatialpool.measurement.shuffle import (
     chain_permutation,
     input_permutations,
     permute_consistently,

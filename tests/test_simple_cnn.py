@@ -3,7 +3,7 @@ import math
 import pytest
 import torch
 
-from spatialpool.simple_cnn import SimpleCNN, homogeneous, mean_channel
+from spatialpool.models.simple_cnn import SimpleCNN, homogeneous, mean_channel
 
 
 def _net(stride=1, fs=3, depth=4, width=6, act="relu", seed=0):

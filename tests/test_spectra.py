@@ -2,7 +2,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from spatialpool.spectra import compare, conv_weights, layer_aggregates, layer_spectra
+from spatialpool.measurement.spectra import compare, conv_weights, layer_aggregates, layer_spectra
 
 
 def _net(fill=None, seed=0, width=64):

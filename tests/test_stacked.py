@@ -2,11 +2,11 @@
 import pytest
 import torch
 
-from spatialpool.scale_detection import Task, make_dataset, render
-from spatialpool.simple_cnn import SimpleCNN
-from spatialpool.stacked import StackedCNN, channels_last
+from spatialpool.data.scale_detection import Task, make_dataset, render
+from spatialpool.models.simple_cnn import SimpleCNN
+from spatialpool.models.stacked import StackedCNN, channels_last
 from baselines import train_one_seed as train
-from spatialpool.training import TrainConfig, init_seeds, train_seeds
+from spatialpool.training.scale_detection import TrainConfig, init_seeds, train_seeds
 
 TASK1 = Task("distance", 32, 11, 4)
 ARCHS = [dict(depth=6, width=8, filter_size=3, stride=1, activation="relu"),

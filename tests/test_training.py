@@ -1,10 +1,10 @@
 import pytest
 import torch
 
-from spatialpool.scale_detection import Task, make_dataset, render
-from spatialpool.simple_cnn import SimpleCNN
+from spatialpool.data.scale_detection import Task, make_dataset, render
+from spatialpool.models.simple_cnn import SimpleCNN
 from baselines import train_one_seed as train
-from spatialpool.training import TrainConfig, decay_times, hinge, init_seeds, lr_factor
+from spatialpool.training.scale_detection import TrainConfig, decay_times, hinge, init_seeds, lr_factor
 
 TASK = Task("distance", 32, 11, 4)
 

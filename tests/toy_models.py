@@ -21,7 +21,7 @@ def stripes(spec):
     period, 3 x 32 x 32, from the entry's seed; n_train, n_val, n_test images."""
     import torch
 
-    from spatialpool.images import ImageSplits
+    from spatialpool.data.images import ImageSplits
 
     gen = torch.Generator().manual_seed(spec["seed"])
 

@@ -40,13 +40,13 @@ def named_path(config: dict, path) -> list[str]:
 
 def task_from_config(spec: dict):
     """The scale_detection.Task of a task's config entry."""
-    from .scale_detection import Task
+    from spatialpool.data.scale_detection import Task
     return Task(spec["kind"], spec["length"], spec["xi"], spec.get("gap", 0))
 
 
 def class_counts(spec: dict) -> tuple[int, int]:
     """(positive, negative) pairs of a task's config entry, before balancing."""
-    from .scale_detection import class_counts as counts
+    from spatialpool.data.scale_detection import class_counts as counts
     return counts(task_from_config(spec))
 
 

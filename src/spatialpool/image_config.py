@@ -5,9 +5,9 @@ every problem names its dotted key, all at once (as spatialpool.config does for 
 """
 from __future__ import annotations
 
-from .registry import image_architectures
-from .registry import spec as registered
-from .datasets import DATASET_KINDS
+from spatialpool.models.registry import image_architectures
+from spatialpool.models.registry import spec as registered
+from spatialpool.data.kinds import DATASET_KINDS
 from .image_workflow import arch_spec, n_test, normalise
 
 N_DIGITS = 1797

@@ -7,7 +7,7 @@ settings, so a grid can train cheap nets at several noise levels and expensive o
 Functions below take the section as `normalise` returns it (groups and architectures by name).
 
 Training settings are the authors' protocol for the architecture and task
-(`image_training.paper_protocol`: SGD/cosine for CNNs, Adam for FCNs, hinge loss and no
+(`training.images.paper_protocol`: SGD/cosine for CNNs, Adam for FCNs, hinge loss and no
 augmentation for scale detection) with the group's and then the architecture's `train` keys
 on top; the noise level becomes `noise_std`.
 
@@ -19,7 +19,7 @@ from __future__ import annotations
 import dataclasses
 from pathlib import Path
 
-from .datasets import kind
+from spatialpool.data.kinds import kind
 
 # torch, torchvision and the training code are imported inside the functions that need them: the
 # rule files import this module when Snakemake parses them, and configs without images pay nothing.
@@ -84,7 +84,7 @@ def grid(images: dict, groups=None) -> list[dict]:
 
 def train_config(images: dict, group: str, arch: str, noise: str):
     """The net's ImageTrainConfig."""
-    from .protocols import paper_protocol
+    from spatialpool.training.protocols import paper_protocol
     spec = arch_spec(images, group, arch)
     overrides = dict(spec["train"])
     epochs = overrides.pop("epochs", 250)
@@ -115,12 +115,12 @@ def make_dataset(spec: dict):
 
 
 def digits_from_config(spec: dict):
-    from .images import load_digits_images
+    from spatialpool.data.images import load_digits_images
     return load_digits_images(split_seed=spec["split_seed"], n_val=spec["n_val"], n_test=spec["n_test"])
 
 
 def scale_detection_2d_from_config(spec: dict):
-    from .images import Task2D, make_scale_detection_2d
+    from spatialpool.data.images import Task2D, make_scale_detection_2d
     task = Task2D(side=spec["side"], xi=spec["xi"], gap=spec["gap"])
     return make_scale_detection_2d(task, spec["n_train"], spec["n_test"], spec["seed"],
                                    n_val=spec["n_val"], pad_to=spec.get("pad_to", 32))
@@ -138,7 +138,7 @@ def load_dataset(spec: dict, path):
     Raises CorruptedIntermediate (images.DataIntegrityError for CIFAR-10), naming the file and
     how to rebuild it, if the file is missing or unreadable.
     """
-    from .images import ImageSplits, load_cifar10
+    from spatialpool.data.images import ImageSplits, load_cifar10
     from .io import read_torch
     if not kind(spec["kind"]).generated:  # the one prepared kind: CIFAR-10 (rule cifar10_dataset)
         return load_cifar10(path, n_val=spec["n_val"], split_seed=spec["split_seed"])

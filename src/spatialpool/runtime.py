@@ -1,9 +1,9 @@
 """One place for what every stage needs from its machine: seed derivation, the device, atomic writes.
 
 - ``seed_words(entropy, n)``: n independent 32-bit seeds from an integer or a list of integers
-  (numpy's SeedSequence): the 1D nets' init and minibatch seeds (training.init_seeds), an image
-  net's init / batch / augmentation / noise / dropout seeds (image_training.RunSeeds), a probe
-  image's draws (perturbations.image_seed), a channel permutation (image_measure.shuffle_seed).
+  (numpy's SeedSequence): the 1D nets' init and minibatch seeds (training.scale_detection.init_seeds), an image
+  net's init / batch / augmentation / noise / dropout seeds (training.images.RunSeeds), a probe
+  image's draws (perturbations.registry.image_seed), a channel permutation (measurement.images.shuffle_seed).
   Every seed is recorded with the result it made.
 - ``pick_device(name)``: ``"auto"`` is CUDA when torch sees a GPU, else the CPU.
 - ``atomic_write(path, write)``: the file appears whole or not at all (a killed job leaves no

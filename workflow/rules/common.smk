@@ -6,7 +6,7 @@ from snakemake.exceptions import WorkflowError
 
 from spatialpool import image_workflow as IW
 from spatialpool.config import PARTS, format_problems, keyed, problems
-from spatialpool.datasets import kind as dataset_kind
+from spatialpool.data.kinds import kind as dataset_kind
 from spatialpool.image_config import image_problems
 
 # Every constant and input function of the rule files lives here; the rule files hold rules only.

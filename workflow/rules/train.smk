@@ -1,4 +1,4 @@
-# Every seed of an experiment trains in one job, as one stacked model (spatialpool.stacked):
+# Every seed of an experiment trains in one job, as one stacked model (spatialpool.models.stacked):
 # several times the seed-steps per second of one seed per job at small widths, and one GPU per
 # experiment at large ones. Changing the seed list therefore retrains the experiment.
 rule train:

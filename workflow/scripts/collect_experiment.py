@@ -2,7 +2,7 @@ import sys
 
 import pandas as pd
 
-from spatialpool.tables import collect_experiment, undefined_counts
+from spatialpool.analysis.tables import collect_experiment, undefined_counts
 
 sys.stdout = sys.stderr = open(snakemake.log[0], "w", buffering=1)
 

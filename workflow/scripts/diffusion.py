@@ -1,7 +1,7 @@
 import sys
 
 
-from spatialpool.diffusion import appendix_a_profiles, appendix_a_table, verdict
+from spatialpool.analysis.diffusion import appendix_a_profiles, appendix_a_table, verdict
 
 sys.stdout = sys.stderr = open(snakemake.log[0], "w", buffering=1)
 

@@ -2,9 +2,9 @@ import sys
 
 import pandas as pd
 
-from spatialpool.filters import mean_filter_table, spectra_table
+from spatialpool.measurement.filters import mean_filter_table, spectra_table
 from spatialpool.io import exit_briefly_on_corrupted_intermediate
-from spatialpool.training import load_seed
+from spatialpool.training.scale_detection import load_seed
 
 sys.stdout = sys.stderr = open(snakemake.log[0], "w", buffering=1)
 exit_briefly_on_corrupted_intermediate()  # a bad input file: its name and remedy, not a traceback

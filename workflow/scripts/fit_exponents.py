@@ -2,7 +2,7 @@ import sys
 
 import pandas as pd
 
-from spatialpool.fits import exponents, summarise, window_table
+from spatialpool.analysis.fits import exponents, summarise, window_table
 from spatialpool.io import exit_briefly_on_corrupted_intermediate, read_table
 
 sys.stdout = sys.stderr = open(snakemake.log[0], "w", buffering=1)

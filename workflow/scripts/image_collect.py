@@ -2,7 +2,7 @@ import sys
 
 import pandas as pd
 
-from spatialpool.image_measure import net_summary
+from spatialpool.measurement.images import net_summary
 from spatialpool.io import exit_briefly_on_corrupted_intermediate, read_table
 
 sys.stdout = sys.stderr = open(snakemake.log[0], "w", buffering=1)

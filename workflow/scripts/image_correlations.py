@@ -2,7 +2,7 @@ import sys
 
 import pandas as pd
 
-from spatialpool.correlations import correlation_table
+from spatialpool.analysis.correlations import correlation_table
 
 sys.stdout = sys.stderr = open(snakemake.log[0], "w", buffering=1)
 

@@ -2,8 +2,8 @@ import sys
 
 import torch
 
-from spatialpool.architectures import build
-from spatialpool.image_measure import filter_spectra, measure_states
+from spatialpool.models.architectures import build
+from spatialpool.measurement.images import filter_spectra, measure_states
 from spatialpool.io import exit_briefly_on_corrupted_intermediate, read_table, read_torch
 
 sys.stdout = sys.stderr = open(snakemake.log[0], "w", buffering=1)

@@ -2,7 +2,7 @@ import sys
 
 import torch
 
-from spatialpool.image_measure import make_probe
+from spatialpool.measurement.images import make_probe
 from spatialpool.image_workflow import load_dataset
 from spatialpool.io import exit_briefly_on_corrupted_intermediate
 
@@ -17,4 +17,4 @@ torch.save(probe, snakemake.output[0])
 extra = (f"temperature {probe['temperature']:.4g}" if probe["perturbation"] == "diffeo" else
          f"realised displacement {probe['displacement'].pow(2).mean().sqrt():.3f} px")
 print(f"{probe['size']} test images x {probe['draws']} draws, perturbation '{probe['perturbation']}' "
-      f"(spatialpool.perturbations), {extra}")
+      f"(spatialpool.perturbations.registry), {extra}")

@@ -5,10 +5,10 @@ import sys
 import pandas as pd
 import torch
 
-from spatialpool.image_training import ImageTrainConfig, run_seed, save_result
+from spatialpool.training.images import ImageTrainConfig, run_seed, save_result
 from spatialpool.image_workflow import load_dataset
 from spatialpool.io import exit_briefly_on_corrupted_intermediate
-from spatialpool.resume import Checkpointer, run_key
+from spatialpool.training.resume import Checkpointer, run_key
 
 sys.stdout = sys.stderr = open(snakemake.log[0], "w", buffering=1)
 exit_briefly_on_corrupted_intermediate()  # a bad input file: its name and remedy, not a traceback

@@ -3,9 +3,9 @@ import sys
 import numpy as np
 import torch
 
-from spatialpool.diffeo import temperature
-from spatialpool.image_measure import filter_spectra, measure_states
-from spatialpool.images import imagenet_eval_transform, imagenet_val_folder, pretrained_imagenet_model
+from spatialpool.perturbations.diffeo import temperature
+from spatialpool.measurement.images import filter_spectra, measure_states
+from spatialpool.data.images import imagenet_eval_transform, imagenet_val_folder, pretrained_imagenet_model
 from spatialpool.runtime import pick_device
 
 sys.stdout = sys.stderr = open(snakemake.log[0], "w", buffering=1)

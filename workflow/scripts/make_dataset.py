@@ -3,7 +3,7 @@ import sys
 import numpy as np
 
 from spatialpool.config import task_from_config
-from spatialpool.scale_detection import make_dataset
+from spatialpool.data.scale_detection import make_dataset
 
 sys.stdout = sys.stderr = open(snakemake.log[0], "w", buffering=1)
 

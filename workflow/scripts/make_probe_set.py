@@ -4,7 +4,7 @@ import numpy as np
 
 from spatialpool.config import task_from_config
 from spatialpool.io import exit_briefly_on_corrupted_intermediate, read_npz
-from spatialpool.probes import make_probe_set
+from spatialpool.perturbations.probes import make_probe_set
 
 sys.stdout = sys.stderr = open(snakemake.log[0], "w", buffering=1)
 exit_briefly_on_corrupted_intermediate()  # a bad input file: its name and remedy, not a traceback

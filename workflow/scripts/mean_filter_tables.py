@@ -2,7 +2,7 @@ import sys
 from pathlib import Path
 
 from spatialpool.io import exit_briefly_on_corrupted_intermediate, read_table
-from spatialpool.tables import mean_filter_summary
+from spatialpool.analysis.tables import mean_filter_summary
 
 sys.stdout = sys.stderr = open(snakemake.log[0], "w", buffering=1)
 exit_briefly_on_corrupted_intermediate()  # a bad input file: its name and remedy, not a traceback

@@ -3,8 +3,8 @@ import sys
 import torch
 
 from spatialpool.io import exit_briefly_on_corrupted_intermediate, read_npz
-from spatialpool.measure import measure_states
-from spatialpool.training import load_seed
+from spatialpool.measurement.scale_detection import measure_states
+from spatialpool.training.scale_detection import load_seed
 
 sys.stdout = sys.stderr = open(snakemake.log[0], "w", buffering=1)
 exit_briefly_on_corrupted_intermediate()  # a bad input file: its name and remedy, not a traceback

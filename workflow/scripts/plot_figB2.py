@@ -3,8 +3,8 @@ from pathlib import Path
 
 import pandas as pd
 
-from spatialpool import plots
-from spatialpool.tables import undefined_counts
+from spatialpool.figures import scale_detection as plots
+from spatialpool.analysis.tables import undefined_counts
 
 sys.stdout = sys.stderr = open(snakemake.log[0], "w", buffering=1)
 

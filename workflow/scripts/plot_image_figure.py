@@ -1,7 +1,7 @@
 import sys
 from pathlib import Path
 
-from spatialpool import image_plots as ip
+from spatialpool.figures import images as ip
 from spatialpool.io import exit_briefly_on_corrupted_intermediate, read_table, read_torch
 
 sys.stdout = sys.stderr = open(snakemake.log[0], "w", buffering=1)

@@ -1,7 +1,7 @@
 import sys
 from pathlib import Path
 
-from spatialpool import plots
+from spatialpool.figures import scale_detection as plots
 from spatialpool.io import exit_briefly_on_corrupted_intermediate, read_table
 
 sys.stdout = sys.stderr = open(snakemake.log[0], "w", buffering=1)

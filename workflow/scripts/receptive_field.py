@@ -3,9 +3,9 @@ import sys
 import pandas as pd
 
 from spatialpool.io import exit_briefly_on_corrupted_intermediate
-from spatialpool.receptive_field import effective_receptive_field
-from spatialpool.simple_cnn import from_state
-from spatialpool.training import load_seed
+from spatialpool.measurement.receptive_field import effective_receptive_field
+from spatialpool.models.simple_cnn import from_state
+from spatialpool.training.scale_detection import load_seed
 
 sys.stdout = sys.stderr = open(snakemake.log[0], "w", buffering=1)
 exit_briefly_on_corrupted_intermediate()  # a bad input file: its name and remedy, not a traceback

@@ -1,7 +1,7 @@
 import sys
 
 from spatialpool.io import exit_briefly_on_corrupted_intermediate, read_table
-from spatialpool.referee import summary, to_html
+from spatialpool.claims.referee import summary, to_html
 
 sys.stdout = sys.stderr = open(snakemake.log[0], "w", buffering=1)
 exit_briefly_on_corrupted_intermediate()  # a bad input file: its name and remedy, not a traceback

@@ -4,10 +4,10 @@ from pathlib import Path
 
 import pandas as pd
 
-from spatialpool import image_scorecard as isc
-from spatialpool import scorecard as sc
-from spatialpool.claims import part_of, table
-from spatialpool.datasets import kind as dataset_kind
+from spatialpool.claims import images as isc
+from spatialpool.claims import scale_detection as sc
+from spatialpool.claims.statistics import part_of, table
+from spatialpool.data.kinds import kind as dataset_kind
 from spatialpool.io import exit_briefly_on_corrupted_intermediate, read_table
 
 sys.stdout = sys.stderr = open(snakemake.log[0], "w", buffering=1)

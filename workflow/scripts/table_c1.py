@@ -1,6 +1,6 @@
 import sys
 
-from spatialpool.architectures import table_c1
+from spatialpool.models.architectures import table_c1
 
 sys.stdout = sys.stderr = open(snakemake.log[0], "w", buffering=1)
 

@@ -1,7 +1,7 @@
 import sys
 
 from spatialpool.io import exit_briefly_on_corrupted_intermediate, read_npz
-from spatialpool.measure import theory_table
+from spatialpool.measurement.scale_detection import theory_table
 
 sys.stdout = sys.stderr = open(snakemake.log[0], "w", buffering=1)
 exit_briefly_on_corrupted_intermediate()  # a bad input file: its name and remedy, not a traceback

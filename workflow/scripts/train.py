@@ -6,11 +6,11 @@ import torch
 
 from spatialpool.config import task_from_config
 from spatialpool.io import exit_briefly_on_corrupted_intermediate, read_npz
-from spatialpool.resume import Checkpointer, run_key
+from spatialpool.training.resume import Checkpointer, run_key
 from spatialpool.runtime import pick_device
-from spatialpool.scale_detection import render
-from spatialpool.simple_cnn import SimpleCNN
-from spatialpool.training import TrainConfig, init_seeds, train_seeds
+from spatialpool.data.scale_detection import render
+from spatialpool.models.simple_cnn import SimpleCNN
+from spatialpool.training.scale_detection import TrainConfig, init_seeds, train_seeds
 
 sys.stdout = sys.stderr = open(snakemake.log[0], "w", buffering=1)
 exit_briefly_on_corrupted_intermediate()  # a bad input file: its name and remedy, not a traceback

@@ -9,7 +9,7 @@ For a representation f (flattened over channels and positions) and probe images 
 Delta includes the i = j zeros, as the authors do (the i != j mean is P/(P-1) larger; R does
 not depend on it). All sums are accumulated in float64 over mini-batches of probe images,
 so no P x P matrix and no all-probe activation tensor is ever held. The one estimator that does
-so, for the 1D nets and the image nets alike, is image_sensitivity.measure_batches /
+so, for the 1D nets and the image nets alike, is estimator.measure_batches /
 measure_representations; this module holds the definitions they share.
 
 Noise is matched per image and draw: ||eta_{i,r}|| = ||tau_r x_i - x_i||. The 'rectified'

@@ -19,7 +19,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from .registry import Registry
+from spatialpool.registry import Registry
 
 
 @dataclass(frozen=True)

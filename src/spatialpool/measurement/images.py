@@ -4,7 +4,7 @@ Probe sets. A seeded draw of `size` test images (never training or validation da
 normalised in float64 with everything that defines its perturbations:
 - natural images (digits, CIFAR-10, ImageNet): smooth random diffeomorphisms (diffeo.py) at the
   authors' temperature T = 4 delta^2 / (pi n^2 ln c), `draws` fields per image, seeded per image
-  (perturbations.diffeo_batches); the matched noise has the deformation's norm per image and draw;
+  (perturbations.registry.diffeo_batches); the matched noise has the deformation's norm per image and draw;
   the first image's draws are stored (`example`, shown in figure 1);
 - 2D scale detection: each active pixel moves to one of its 8 neighbours (images.move_pixels_2d),
   `draws` moves per image, drawn and rendered here once; the matched noise likewise.
@@ -12,7 +12,7 @@ Nets trained on noisy data (noise std s) are probed on their own input distribut
 seeded draw s z / sqrt(C H W) (one z shared by every net and noise level) is added to every probe
 image before it is deformed.
 
-Per net the table holds, for every measurement point (image_sensitivity.default_points) and the
+Per net the table holds, for every measurement point (estimator.default_points) and the
 output: D, G, R = D / G, Delta, and the realised displacement, for the states
 - init: the net at initialisation; trained: the selected checkpoint;
 - shuffled: the trained net with its conv input channels permuted (shuffle.py), several seeded
@@ -31,13 +31,13 @@ import pandas as pd
 import torch
 from torch import nn
 
-from .diffeo import matched_noise, temperature
-from .datasets import kind as dataset_kind
-from .image_sensitivity import measure_batches
-from .perturbations import batches_of, stored_batches
-from .runtime import seed_words
-from .shuffle import shuffle_channels
-from .spectra import compare
+from spatialpool.perturbations.diffeo import matched_noise, temperature
+from spatialpool.data.kinds import kind as dataset_kind
+from spatialpool.measurement.estimator import measure_batches
+from spatialpool.perturbations.registry import batches_of, stored_batches
+from spatialpool.runtime import seed_words
+from spatialpool.measurement.shuffle import shuffle_channels
+from spatialpool.measurement.spectra import compare
 
 # Kinds that are not a layer's representation: linear maps, normalisations, pooling and regularisers.
 NOT_LAYERS = {"Conv2d", "BatchNorm2d", "Linear", "MaxPool2d", "AvgPool2d", "AdaptiveAvgPool2d",
@@ -50,7 +50,7 @@ NOT_LAYERS = {"Conv2d", "BatchNorm2d", "Linear", "MaxPool2d", "AvgPool2d", "Adap
 def make_probe(splits, kind: str, size: int, draws: int, seed: int, delta: float = 1.0,
                cut: int = 3, task: dict | None = None) -> dict:
     """The probe set of an ImageSplits: a seeded draw of `size` test images and their perturbations."""
-    from .images import Task2D, move_pixels_2d, render_2d  # torchvision is slow to import: only here
+    from spatialpool.data.images import Task2D, move_pixels_2d, render_2d  # torchvision is slow to import: only here
     n = len(splits.x_test)
     if size > n:
         raise ValueError(f"probe size {size} is larger than the test set ({n} images)")
@@ -98,7 +98,7 @@ def noisy_inputs(probe: dict, noise_std: float) -> torch.Tensor:
 def measure_perturbed(model: nn.Module, clean: torch.Tensor, deformed: torch.Tensor, noisy: torch.Tensor,
                       batch_size: int = 100, points=None) -> pd.DataFrame:
     """D, G, R at every point for given perturbations: clean [P, ...], deformed and noisy [P, R, ...]
-    (image_sensitivity.measure_batches on perturbations.stored_batches)."""
+    (estimator.measure_batches on perturbations.registry.stored_batches)."""
     probe = dict(deformed=deformed, noisy=noisy)
     return measure_batches(model, stored_batches(probe, clean, batch_size), points)
 

@@ -45,7 +45,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from . import claims
+from spatialpool.claims import statistics as claims
 
 MIN_CONVS = 3  # the filter claim needs a first, a middle and a last conv layer
 COLUMNS = claims.COLUMNS

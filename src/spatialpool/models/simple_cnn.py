@@ -86,7 +86,7 @@ def mean_channel(net: SimpleCNN) -> SimpleCNN:
     scalings and the readout are kept. All channels of every hidden layer are then identical, so
     the ablated net is a one-channel net whose filter is C_in times the mean filter: the trained
     channels enter only through wbar_k and bbar_k. (Operation (a), the channel mean of the
-    *trained* net's representation, is measure.channel_mean_hidden.)
+    *trained* net's representation, is measurement.scale_detection.channel_mean_hidden.)
 
     When it is dead. Each channel of layer k computes h_k = sqrt(F) phi(z_k) with
     z_k = sqrt(C_in / F) (wbar_k * h_{k-1}) + bbar_k, on the common channel h_{k-1} >= 0 (the

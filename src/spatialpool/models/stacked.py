@@ -20,7 +20,7 @@ import math
 import torch
 from torch import nn
 
-from .simple_cnn import ACTIVATIONS, SimpleCNN
+from spatialpool.models.simple_cnn import ACTIVATIONS, SimpleCNN
 
 
 class StackedCNN(nn.Module):

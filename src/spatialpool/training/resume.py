@@ -17,7 +17,7 @@ from pathlib import Path
 
 import torch
 
-from .runtime import atomic_write
+from spatialpool.runtime import atomic_write
 
 MAGIC = b"spatialpool-train-state v1\n"
 

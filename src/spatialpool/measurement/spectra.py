@@ -15,7 +15,7 @@ from __future__ import annotations
 import pandas as pd
 from torch import nn
 
-from .filters import aggregate_frequency, spectrum
+from spatialpool.measurement.filters import aggregate_frequency, spectrum
 
 
 def conv_weights(model: nn.Module, min_size: int = 2) -> list[tuple[str, object]]:

@@ -28,11 +28,11 @@ from dataclasses import dataclass, field
 
 import torch
 
-from .io import read_torch
-from .resume import Checkpointer
-from .runtime import seed_words
-from .simple_cnn import SimpleCNN
-from .stacked import StackedCNN, channels_last
+from spatialpool.io import read_torch
+from spatialpool.training.resume import Checkpointer
+from spatialpool.runtime import seed_words
+from spatialpool.models.simple_cnn import SimpleCNN
+from spatialpool.models.stacked import StackedCNN, channels_last
 
 
 @dataclass

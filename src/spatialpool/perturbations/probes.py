@@ -8,8 +8,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from .scale_detection import Task, deform_sites, render
-from .sensitivity import matched_noise
+from spatialpool.data.scale_detection import Task, deform_sites, render
+from spatialpool.measurement.sensitivity import matched_noise
 
 
 def make_probe_set(task: Task, test_sites: np.ndarray, size: int, draws: int, seed: int) -> dict:

@@ -7,7 +7,7 @@ import html
 
 import pandas as pd
 
-from .claims import VERDICTS, paper_section
+from spatialpool.claims.statistics import VERDICTS, paper_section
 
 SECTION_NAMES = {"1": "1-2 Real images: sensitivities and test error (figs 1, C3)",
                  "2": "2 Real images: layer-wise pooling (figs 3, 4, C4-C7)",

@@ -2,14 +2,14 @@
 
 The settings only, as a dataclass (no torch: Snakemake reads them while it parses the rule files,
 to turn each net's resolved settings into its rerun-triggering params). The training loop that
-applies them is image_training.py. Which protocol family an architecture follows is declared
+applies them is training/images.py. Which protocol family an architecture follows is declared
 in the model registry (registry.py).
 """
 from __future__ import annotations
 
 from dataclasses import dataclass
 
-from .registry import spec
+from spatialpool.models.registry import spec
 
 
 @dataclass

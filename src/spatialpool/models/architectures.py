@@ -33,7 +33,7 @@ from functools import partial
 import torch
 from torch import nn
 
-from .registry import spec
+from spatialpool.models.registry import spec
 
 
 def scaled(channels: int, width_factor: float) -> int:
@@ -350,7 +350,7 @@ def build(name: str, num_classes: int = 10, in_channels: int = 3, width_factor: 
 
     Raises ValueError naming the registered image architectures for an unknown name.
     """
-    from .registry import REGISTRY, image_architectures
+    from spatialpool.models.registry import REGISTRY, image_architectures
     if name not in image_architectures():
         raise ValueError(f"unknown architecture {name!r}: expected one of {sorted(image_architectures())}")
     builder = REGISTRY[name].builder

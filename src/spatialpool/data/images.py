@@ -37,8 +37,8 @@ import torch.nn.functional as F_
 from torchvision.datasets import CIFAR10
 from torchvision.datasets import utils as tv_utils
 
-from .runtime import atomic_write
-from .io import CorruptedIntermediate, read_npz
+from spatialpool.runtime import atomic_write
+from spatialpool.io import CorruptedIntermediate, read_npz
 
 # --------------------------------------------------------------------------- containers
 

@@ -36,11 +36,11 @@ import torch
 import torch.nn.functional as F_
 from torch import nn
 
-from .architectures import build
-from .images import ImageSplits, InputNoise
-from .protocols import ImageTrainConfig, paper_protocol  # noqa: F401 (re-exported)
-from .resume import Checkpointer
-from .runtime import atomic_write, pick_device, seed_words  # noqa: F401 (pick_device re-exported)
+from spatialpool.models.architectures import build
+from spatialpool.data.images import ImageSplits, InputNoise
+from spatialpool.training.protocols import ImageTrainConfig, paper_protocol  # noqa: F401 (re-exported)
+from spatialpool.training.resume import Checkpointer
+from spatialpool.runtime import atomic_write, pick_device, seed_words  # noqa: F401 (pick_device re-exported)
 
 
 @dataclass(frozen=True)

@@ -12,9 +12,9 @@ import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 import seaborn as sns  # noqa: E402
 
-from .fits import window_of  # noqa: E402
-from .predictions import predicted  # noqa: E402
-from .tables import is_defined  # noqa: E402
+from spatialpool.analysis.fits import window_of  # noqa: E402
+from spatialpool.claims.predictions import predicted  # noqa: E402
+from spatialpool.analysis.tables import is_defined  # noqa: E402
 
 STATE_STYLE = {  # state -> (label, colour, linestyle, marker)
     "init": ("initialisation", "0.55", "-", "o"),

@@ -16,7 +16,7 @@ States (the `state` column of the per-seed sensitivity table):
   (a control: what averaging channels, or filters, does to a net that has learnt nothing).
 
 Every state is measured with the one streaming estimator of the workflow
-(image_sensitivity.measure_representations, the image nets' too) on the same probe images and
+(estimator.measure_representations, the image nets' too) on the same probe images and
 perturbations. A state's sensitivity at layer k is *defined* when its representation
 differs between probe images beyond round-off (Delta_k above the estimator's threshold,
 sensitivity.delta_is_undefined, relative to the features' mean square); where it does not, the
@@ -34,11 +34,11 @@ import numpy as np
 import pandas as pd
 import torch
 
-from .probes import perturbations
-from .receptive_field import theory_receptive_field
-from .image_sensitivity import measure_representations
-from .sensitivity import Representations
-from .simple_cnn import SimpleCNN, from_state, homogeneous, mean_channel
+from spatialpool.perturbations.probes import perturbations
+from spatialpool.measurement.receptive_field import theory_receptive_field
+from spatialpool.measurement.estimator import measure_representations
+from spatialpool.measurement.sensitivity import Representations
+from spatialpool.models.simple_cnn import SimpleCNN, from_state, homogeneous, mean_channel
 
 MEASURE_COLUMNS = ["D", "G_plain", "G_rect", "R_plain", "R_rect"]
 

@@ -1,6 +1,6 @@
 """Perturbations of image probe sets (paper eq. 1), registered by name, and the batches they yield.
 
-A probe set (image_measure.make_probe) records which perturbation its images get
+A probe set (measurement.images.make_probe) records which perturbation its images get
 (``probe["perturbation"]``) and everything that defines it. At measurement time the registered
 perturbation turns the probe set, with the images the net actually sees (the clean probe images,
 or those plus a fixed input noise for nets trained on noisy data), into batches
@@ -8,7 +8,7 @@ or those plus a fixed input noise for nets trained on noisy data), into batches
     (clean [b, C, n, n], {"D": deformed [b, R, C, n, n], "G": noisy [b, R, C, n, n]}, realised)
 
 where ``realised`` holds per (image, draw) the RMS displacement in pixels and
-||tau x - x||^2 / ||x||^2. The estimator (image_sensitivity.measure_batches) only consumes
+||tau x - x||^2 / ||x||^2. The estimator (estimator.measure_batches) only consumes
 them: it never draws a perturbation.
 
 Registered perturbations:
@@ -28,9 +28,9 @@ from collections.abc import Callable, Iterator
 import numpy as np
 import torch
 
-from .diffeo import deform, matched_noise, rms_displacement, sample_coefficients
-from .registry import Registry
-from .runtime import seed_words
+from spatialpool.perturbations.diffeo import deform, matched_noise, rms_displacement, sample_coefficients
+from spatialpool.registry import Registry
+from spatialpool.runtime import seed_words
 
 Batches = Callable[[dict, torch.Tensor, int], Iterator[tuple[torch.Tensor, dict, dict]]]
 PERTURBATIONS = Registry("perturbation")

@@ -14,8 +14,8 @@ import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 import seaborn as sns  # noqa: E402
 
-from .correlations import learned, log_correlation  # noqa: E402
-from .plots import save, setup  # noqa: E402,F401
+from spatialpool.analysis.correlations import learned, log_correlation  # noqa: E402
+from spatialpool.figures.scale_detection import save, setup  # noqa: E402,F401
 
 MEASURES = {"D": "$D_k$", "G": "$G_k$", "R": "$R_k$"}
 OUTPUT_MEASURES = {"D_f": "$D_f$", "G_f": "$G_f$", "R_f": "$R_f$"}

@@ -12,7 +12,7 @@ from __future__ import annotations
 import numpy as np
 import torch
 
-from .simple_cnn import SimpleCNN, homogeneous
+from spatialpool.models.simple_cnn import SimpleCNN, homogeneous
 
 
 def participation_width(p: np.ndarray) -> float:

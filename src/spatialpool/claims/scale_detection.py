@@ -21,9 +21,9 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from .claims import row
-from .fits import t_interval, window_of
-from .predictions import agrees, geometry, predicted
+from spatialpool.claims.statistics import row
+from spatialpool.analysis.fits import t_interval, window_of
+from spatialpool.claims.predictions import agrees, geometry, predicted
 
 INIT_CONTROL = "the same nets at initialisation"
 # The two readings of the paper's "replacing each layer with the mean channel" (fig. 7 dotted, B2):

@@ -31,8 +31,8 @@ import torch
 import torch.nn.functional as F_
 from torch import nn
 
-from .perturbations import diffeo_batches
-from .sensitivity import delta_is_undefined, divide_by_delta
+from spatialpool.perturbations.registry import diffeo_batches
+from spatialpool.measurement.sensitivity import delta_is_undefined, divide_by_delta
 
 ACTIVATIONS = (nn.ReLU, nn.ReLU6, nn.LeakyReLU, nn.ELU, nn.GELU, nn.SiLU, nn.Tanh, nn.Sigmoid,
                nn.Hardswish, nn.Mish, nn.Softplus)
@@ -320,7 +320,7 @@ def measure_batches(model: nn.Module, batches, points: Sequence[str] | None = No
 def measure(model: nn.Module, images, temp: float, cut: int = 3, draws: int = 1, seed: int = 0,
             batch_size: int = 64, points: Sequence[str] | None = None,
             self_pairs: bool = True) -> pd.DataFrame:
-    """D_k, G_k, R_k of a model under diffeomorphisms at temperature temp (perturbations.diffeo_batches)
+    """D_k, G_k, R_k of a model under diffeomorphisms at temperature temp (perturbations.registry.diffeo_batches)
     and their matched noise: measure_batches on images [P, C, n, n] or an iterable of batches, plus
     a temperature column. Draws are seeded per image (seed, index), as in a probe set.
     """

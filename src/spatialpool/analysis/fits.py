@@ -125,7 +125,7 @@ def window_table(sens: pd.DataFrame, exact: pd.DataFrame, stride: int, min_layer
     exponent, ci_low, ci_high, sd, n_seeds, n_undefined, per_seed, exact, predicted, premise,
     justified.
     """
-    from .predictions import agrees, predicted
+    from spatialpool.claims.predictions import agrees, predicted
 
     per_seed = window_exponents(sens, min_layers)
     out = summarise(per_seed, level, by=("state", "measure", "k_min", "k_max"))

@@ -1,0 +1,1 @@
+"""Stage 6, analysis: tidy tables, exponent fits, correlations, the appendix-A diffusion."""

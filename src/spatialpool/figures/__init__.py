@@ -1,0 +1,1 @@
+"""Stage 8, figures: matplotlib/seaborn renderings of the tables."""

@@ -1,0 +1,1 @@
+"""Stage 3, models: the architecture registry and the networks it builds."""

@@ -1,0 +1,1 @@
+"""Stage 4, training: the training loops, their protocols and resumable checkpoints."""

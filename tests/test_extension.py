@@ -43,13 +43,13 @@ def test_a_registered_architecture_is_checked_built_trained_and_measured(toy):
     splits = load_digits_images(split_seed=0, n_val=10, n_test=40)
     probe = make_probe(splits, "digits", size=12, draws=2, seed=3)
     table = measure_states(init, trained, probe, shuffles=1, batch_size=12, log=lambda *a: None)
-    layers = table[(table.state == "trained") & table.is_layer & (table.k > 0)]
+    layers = table[(table.state == "best") & table.is_layer & (table.k > 0)]
     assert list(layers.name) == ["features.1", "features.4", "output"]  # the two ReLUs and the output
-    inp = table[(table.state == "trained") & (table.k == 0)]
+    inp = table[(table.state == "best") & (table.k == 0)]
     assert float(inp.R.iloc[0]) == pytest.approx(1.0)
     assert np.isfinite(layers[["D", "G", "R"]].to_numpy()).all()
     spectra, aggregates = filter_spectra(init, trained)
-    trained_agg = aggregates[aggregates.state == "trained"].aggregate_frequency
+    trained_agg = aggregates[aggregates.state == "best"].aggregate_frequency
     assert np.allclose(trained_agg, 0.0, atol=1e-12)  # constant filters: all power in the constant mode
     assert (aggregates[aggregates.state == "init"].aggregate_frequency > 0.5).all()
 
@@ -122,7 +122,7 @@ def test_a_toy_dataset_architecture_and_perturbation_each_registered_once(toy):
         assert probe["perturbation"] == "roll"
         torch.manual_seed(0)
         table = measure_states(build(toy), build(toy), probe, shuffles=1, batch_size=5, log=lambda *a: None)
-        assert set(table.state) == {"init", "trained", "shuffled"}
+        assert set(table.state) == {"init", "best", "shuffled"}
         assert np.allclose(table[table.k == 0].R, 1.0)  # the input row: matched noise, R_0 = 1
         assert np.isfinite(table[table.k > 0][["D", "G", "R"]].to_numpy()).all()
         unregister_kind("toy_stripes")

@@ -73,12 +73,12 @@ def test_layers_and_states_of_a_lenet():
     x = torch.randn(8, 3, 32, 32, dtype=torch.float64)
     probe = dict(x=x, seed=1, draws=1, perturbation="diffeo", delta=1.0, cut=3, temperature=temperature(1.0, 32))
     table = measure_states(init, trained, probe, shuffles=2, batch_size=8, log=lambda *a: None)
-    assert table.groupby("state").shuffle.nunique().to_dict() == {"init": 0, "shuffled": 2, "trained": 0}
-    t = table[(table.state == "trained")]
+    assert table.groupby("state").shuffle.nunique().to_dict() == {"init": 0, "shuffled": 2, "best": 0}
+    t = table[(table.state == "best")]
     layers = t[t.is_layer].sort_values("layer")
     assert list(layers.kind) == ["input", "ReLU", "ReLU", "ReLU", "ReLU", "output"] and t.K.iloc[0] == 5
     assert layers.rel_depth.tolist() == pytest.approx([0, 0.2, 0.4, 0.6, 0.8, 1.0])
     assert t[t.kind == "input"].R.iloc[0] == pytest.approx(1.0)
     fcn = measure_states(build("fcn2"), build("fcn2"), probe, shuffles=2, batch_size=8, log=lambda *a: None)
-    assert set(fcn.state) == {"init", "trained"}  # nothing to shuffle without convolutions
+    assert set(fcn.state) == {"init", "best"}  # nothing to shuffle without convolutions
 

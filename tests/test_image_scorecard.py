@@ -49,9 +49,9 @@ def _rows(layers, scale_detection=False, **kw):
 
 
 def test_fall_with_depth_and_its_init_control():
-    layers = _layers({("a", "trained"): FALLING, ("a", "init"): FLAT, ("a", "shuffled"): FLAT,
-                      ("b", "trained"): FALLING, ("b", "init"): FALLING, ("b", "shuffled"): FLAT,
-                      ("c", "trained"): [2.0, 4.0, 6.0, 8.0], ("c", "init"): FLAT, ("c", "shuffled"): FLAT})
+    layers = _layers({("a", "best"): FALLING, ("a", "init"): FLAT, ("a", "shuffled"): FLAT,
+                      ("b", "best"): FALLING, ("b", "init"): FALLING, ("b", "shuffled"): FLAT,
+                      ("c", "best"): [2.0, 4.0, 6.0, 8.0], ("c", "init"): FLAT, ("c", "shuffled"): FLAT})
     rows = _rows(layers)
     a, b, c = (rows[(x, sc.FALLS)] for x in "abc")
     assert a["verdict"] == "reproduced" and a["passed"] and a["control_passed"] is False
@@ -65,7 +65,7 @@ def test_fall_with_depth_and_its_init_control():
     # R rises with depth: not reproduced
     assert c["verdict"] == "not reproduced" and not c["passed"]
     # one seed is not enough
-    one = _rows(_layers({("a", "trained"): FALLING, ("a", "init"): FLAT, ("a", "shuffled"): FLAT}, seeds=(0,)))
+    one = _rows(_layers({("a", "best"): FALLING, ("a", "init"): FLAT, ("a", "shuffled"): FLAT}, seeds=(0,)))
     assert one[("a", sc.FALLS)]["verdict"] == "not enough data"
 
 
@@ -74,10 +74,10 @@ def test_fall_with_depth_and_its_init_control():
 
 def test_sec2_shuffled_between_original_and_flat():
     half = _geometric(FALLING, 0.5)
-    layers = _layers({("half", "trained"): FALLING, ("half", "init"): FLAT, ("half", "shuffled"): half,
-                      ("ident", "trained"): FALLING, ("ident", "init"): FLAT, ("ident", "shuffled"): FALLING,
-                      ("flat", "trained"): FALLING, ("flat", "init"): FLAT, ("flat", "shuffled"): FLAT,
-                      ("rand", "trained"): FALLING, ("rand", "init"): _geometric(FALLING, 0.4),
+    layers = _layers({("half", "best"): FALLING, ("half", "init"): FLAT, ("half", "shuffled"): half,
+                      ("ident", "best"): FALLING, ("ident", "init"): FLAT, ("ident", "shuffled"): FALLING,
+                      ("flat", "best"): FALLING, ("flat", "init"): FLAT, ("flat", "shuffled"): FLAT,
+                      ("rand", "best"): FALLING, ("rand", "init"): _geometric(FALLING, 0.4),
                       ("rand", "shuffled"): half})
     rows = _rows(layers)
     r = rows[("half", sc.BETWEEN)]
@@ -97,8 +97,8 @@ def test_sec2_shuffled_between_original_and_flat():
 
 def test_sec2_shuffle_claim_needs_a_falling_trained_curve():
     rising = [2.0, 4.0, 6.0, 8.0]
-    layers = _layers({("up", "trained"): rising, ("up", "init"): FLAT, ("up", "shuffled"): [0.9, 0.8, 0.75, 0.7],
-                      ("weak", "trained"): [0.95, 0.9, 0.9, 0.85], ("weak", "init"): FLAT,
+    layers = _layers({("up", "best"): rising, ("up", "init"): FLAT, ("up", "shuffled"): [0.9, 0.8, 0.75, 0.7],
+                      ("weak", "best"): [0.95, 0.9, 0.9, 0.85], ("weak", "init"): FLAT,
                       ("weak", "shuffled"): [0.97, 0.95, 0.95, 0.92]})
     rows = _rows(layers)
     for arch in ("up", "weak"):  # the old criterion passed 'up' (fraction in [-0.1, 1.1])
@@ -107,12 +107,12 @@ def test_sec2_shuffle_claim_needs_a_falling_trained_curve():
 
 
 def test_sec3_shuffling_leaves_curves_unaltered():
-    layers = _layers({("same", "trained"): FALLING, ("same", "init"): FLAT,
+    layers = _layers({("same", "best"): FALLING, ("same", "init"): FLAT,
                       ("same", "shuffled"): _geometric(FALLING, 0.05),
-                      ("half", "trained"): FALLING, ("half", "init"): FLAT, ("half", "shuffled"): _geometric(FALLING, 0.5),
-                      ("rand", "trained"): FALLING, ("rand", "init"): _geometric(FALLING, 0.1),
+                      ("half", "best"): FALLING, ("half", "init"): FLAT, ("half", "shuffled"): _geometric(FALLING, 0.5),
+                      ("rand", "best"): FALLING, ("rand", "init"): _geometric(FALLING, 0.1),
                       ("rand", "shuffled"): FALLING,
-                      ("up", "trained"): [2.0, 4.0, 6.0, 8.0], ("up", "init"): FLAT, ("up", "shuffled"): [2.0, 4.0, 6.0, 8.0]})
+                      ("up", "best"): [2.0, 4.0, 6.0, 8.0], ("up", "init"): FLAT, ("up", "shuffled"): [2.0, 4.0, 6.0, 8.0]})
     rows = _rows(layers, scale_detection=True)
     assert not any(claim == sc.BETWEEN for _, claim in rows)
     same = rows[("same", sc.UNALTERED)]
@@ -169,8 +169,8 @@ def test_low_frequency_filters_and_the_init_control():
     for arch, shares in cases.items():
         for seed in (0, 1):
             weights[(arch, seed, "init")] = [iid() for _ in range(5)]
-            weights[(arch, seed, "trained")] = [_filters(shares, rng) for _ in range(5)]
-    weights[("two", 0, "init")] = weights[("two", 0, "trained")] = [iid(), iid()]
+            weights[(arch, seed, "best")] = [_filters(shares, rng) for _ in range(5)]
+    weights[("two", 0, "init")] = weights[("two", 0, "best")] = [iid(), iid()]
     spectra, aggregates = _spectral_tables(weights)
     rows = {r["experiment"]: r for r in sc.spectra_rows("g", "2", aggregates, TOL, spectra=spectra)}
     assert "g/two" not in rows  # fewer than 3 conv layers: no middle layers
@@ -183,10 +183,10 @@ def test_low_frequency_filters_and_the_init_control():
     assert c15["measured"] < 0.95 * c15["control_measured"] and c15["effect"] == pytest.approx(1.35, rel=0.15)
     assert c15["verdict"] == "not reproduced"
     assert iid_row["verdict"] == "not reproduced"
-    # i.i.d. Gaussian filters as the 'trained' ones of the low case's criterion: rejected; and the
+    # i.i.d. Gaussian filters as the 'best' ones of the low case's criterion: rejected; and the
     # criterion with the init reference also rejects a copy of the init filters
     same = {k: v for k, v in weights.items() if k[0] == "low" and k[2] == "init"}
-    same.update({("low", s, "trained"): weights[("low", s, "init")] for s in (0, 1)})
+    same.update({("low", s, "best"): weights[("low", s, "init")] for s in (0, 1)})
     spectra2, aggregates2 = _spectral_tables(same)
     r = sc.spectra_rows("g", "2", aggregates2, TOL, spectra=spectra2)[0]
     assert r["verdict"] == "not reproduced"
@@ -203,14 +203,14 @@ def _nets(errors: dict, seed=0, n_classes=10, exponents=(1.5, -0.7, 1.0), noise_
     for arch, e in errors.items():
         for s in range(2):
             jitter = np.exp(noise_sd * rng.standard_normal(3))
-            rows.append(dict(noise=0.0, arch=arch, seed=s, selected_test_error=e, num_classes=n_classes,
+            rows.append(dict(noise=0.0, arch=arch, seed=s, best_test_error=e, num_classes=n_classes,
                              D_f=3 * e ** exponents[0] * jitter[0], G_f=0.2 * e ** exponents[1] * jitter[1],
                              R_f=15 * e ** (exponents[0] - exponents[1]) * jitter[2]))
     return pd.DataFrame(rows)
 
 
 def _corr_rows(nets, tol=TOL, learned_fraction=0.8):
-    table = correlation_table(nets, error="selected_test_error", learned_fraction=learned_fraction,
+    table = correlation_table(nets, error="best_test_error", learned_fraction=learned_fraction,
                               n_resamples=200, n_permutations=2000)
     return {r["claim"][:12]: r for r in sc.correlation_rows("g", "1", table, tol)}
 
@@ -271,11 +271,11 @@ def test_r_f_must_be_the_strongest():
 
 
 def test_rows_keep_the_claims_columns_and_imagenet_works():
-    layers = _layers({("vgg", "trained"): FALLING, ("vgg", "init"): FLAT,
+    layers = _layers({("vgg", "best"): FALLING, ("vgg", "init"): FLAT,
                       ("vgg", "shuffled"): _geometric(FALLING, 0.4)}, seeds=(0,)).drop(columns=["noise"])
     rng = np.random.default_rng(0)
     spectra, aggregates = _spectral_tables({("vgg", 0, "init"): [_filters({}, rng) for _ in range(5)],
-                                            ("vgg", 0, "trained"): [_filters({0.0: 0.5, 1.0: 0.3}, rng)
+                                            ("vgg", 0, "best"): [_filters({0.0: 0.5, 1.0: 0.3}, rng)
                                                                     for _ in range(5)]})
     rows = sc.imagenet_rows(layers, aggregates.drop(columns=["noise", "seed"]), TOL, spectra=spectra)
     table = sc.table(rows)

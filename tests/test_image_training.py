@@ -4,7 +4,9 @@ import pytest
 import torch
 import torchvision.transforms.functional as TF
 
+from spatialpool.models import registry
 from spatialpool.models.architectures import build
+from spatialpool.training.checkpoints import load_checkpoint
 from spatialpool.training.images import (
     DeviceBatches,
     ImageTrainConfig,
@@ -150,7 +152,7 @@ def test_tiny_net_reaches_zero_training_error():
     assert result.summary["parameters"] == sum(p.numel() for p in model.parameters())
     # the initial weights are the seeded initialisation
     fresh = init_model("lenet", data, cfg, RunSeeds.from_seed(0), width_factor=0.25)
-    assert all(torch.equal(fresh.state_dict()[k], v) for k, v in result.init_state.items())
+    assert all(torch.equal(fresh.state_dict()[k], v) for k, v in result.states["init"].items())
 
 
 def test_same_seed_gives_bitwise_identical_weights_on_cpu():
@@ -158,10 +160,10 @@ def test_same_seed_gives_bitwise_identical_weights_on_cpu():
     cfg = ImageTrainConfig(epochs=2, batch_size=8, lr=0.05, noise_std=1.0, **QUIET)
     runs = [run_seed("alexnet", data, cfg, seed=s, width_factor=0.0625, log=lambda m: None)[1]
             for s in (3, 3, 4)]
-    for k, v in runs[0].final_state.items():
-        assert torch.equal(v, runs[1].final_state[k])
+    for k, v in runs[0].states["final"].items():
+        assert torch.equal(v, runs[1].states["final"][k])
     assert [h["train_loss"] for h in runs[0].history[1:]] == [h["train_loss"] for h in runs[1].history[1:]]
-    assert any(not torch.equal(v, runs[2].final_state[k]) for k, v in runs[0].final_state.items())
+    assert any(not torch.equal(v, runs[2].states["final"][k]) for k, v in runs[0].states["final"].items())
 
 
 @pytest.mark.parametrize("selection", ["validation", "test"])
@@ -173,12 +175,12 @@ def test_selection_picks_the_best_epoch_of_the_chosen_split(selection):
     model, result = run_seed("lenet", data, cfg, seed=0, width_factor=0.25, log=lambda m: None)
     column = "val_error" if selection == "validation" else "test_error"
     scores = [h[column] for h in result.history[1:]]
-    assert result.selected_epoch == 1 + scores.index(min(scores))
+    assert result.best_epoch == 1 + scores.index(min(scores))
     if selection == "validation":  # training drives the validation error down
-        assert result.selected_epoch > 1 and min(scores) == 0.0
+        assert result.best_epoch > 1 and min(scores) == 0.0
     else:                          # ... and the flipped test error up: the earliest epoch wins
-        assert result.selected_epoch == 1 and min(scores) == 0.5
-    model.load_state_dict(result.selected_state)
+        assert result.best_epoch == 1 and min(scores) == 0.5
+    model.load_state_dict(result.states["best"])
     batches = DeviceBatches(data, cfg, RunSeeds.from_seed(0), torch.device("cpu"))
     split = data.x_val, data.y_val
     if selection == "test":
@@ -202,8 +204,10 @@ def test_hinge_errors_and_save(tmp_path):
     model, result = run_seed("lenet", data, cfg, 0, width_factor=0.25, log=lambda m: None)
     assert model(torch.zeros(1, 3, 16, 16)).shape == (1, 1)
     save_result(result, tmp_path / "r" / "run.pt")
-    loaded = torch.load(tmp_path / "r" / "run.pt", weights_only=False)
-    assert loaded["selected_epoch"] == result.selected_epoch
+    loaded = load_checkpoint(tmp_path / "r" / "run.pt", 0)
+    assert loaded["best_epoch"] == result.best_epoch and loaded["arch"]["name"] == "lenet"
+    rebuilt = registry.build(loaded["arch"], loaded["states"]["final"]).eval()
+    assert torch.equal(rebuilt(torch.zeros(1, 3, 16, 16)), model.eval()(torch.zeros(1, 3, 16, 16)))
     assert [p.name for p in (tmp_path / "r").iterdir()] == ["run.pt"]
 
 
@@ -237,9 +241,9 @@ def test_interrupted_training_resumes_to_the_same_result(tmp_path):
     _, resumed = run_seed("alexnet", data, cfg, seed=5, width_factor=0.0625, log=lambda m: None,
                           checkpointer=second)
     assert any(m.startswith("resuming from") and m.endswith("at step 1") for m in messages), messages
-    assert resumed.selected_epoch == whole.selected_epoch
-    for a, b in ((whole.final_state, resumed.final_state), (whole.selected_state, resumed.selected_state),
-                 (whole.init_state, resumed.init_state)):
+    assert resumed.best_epoch == whole.best_epoch
+    for a, b in ((whole.states["final"], resumed.states["final"]), (whole.states["best"], resumed.states["best"]),
+                 (whole.states["init"], resumed.states["init"])):
         assert all(torch.equal(a[k], b[k]) for k in a)
     import pandas as pd
     curves = lambda h: pd.DataFrame(h).drop(columns="wall_s")

@@ -2,10 +2,10 @@
 
 import pandas as pd
 import pytest
-import torch
 import yaml
 
 from conftest import entry, TINY, planned_after_edit
+from spatialpool.training.checkpoints import load_checkpoint
 
 pytestmark = pytest.mark.workflow
 
@@ -42,20 +42,20 @@ def test_every_net_is_trained_and_measured(tiny_run):
     assert len(nets) == 6 and set(nets.arch) == {"lenet", "fcn2"}
     assert nets.groupby(["arch", "noise"]).seed.nunique().to_dict() == {("fcn2", 0.0): 2, ("lenet", 0.0): 2,
                                                                         ("lenet", 10.0): 2}
-    assert (nets.selection == "validation").all() and nets.selected_test_error.between(0, 1).all()
+    assert (nets.selection == "validation").all() and nets.best_test_error.between(0, 1).all()
     assert (nets[["D_f", "G_f", "R_f", "displacement_rms"]] > 0).all().all()
-    result = torch.load(tiny_run / "results/images/train/digits/lenet/noise10/seed1.pt", weights_only=False)
-    assert {"init_state", "selected_state", "final_state", "history", "seeds"} <= set(result)
-    assert result["config"]["noise_std"] == 10.0
+    result = load_checkpoint(tiny_run / "results/images/train/digits/lenet/noise10/seed1.pt", 1)
+    assert set(result["states"]) == {"init", "best", "final"} and {"history", "seeds", "best_epoch"} <= set(result)
+    assert result["arch"]["name"] == "lenet" and result["config"]["noise_std"] == 10.0
     layers = pd.read_csv(tiny_run / "results/images/collected/sd2d/layers.csv")
     lenet = layers[(layers.arch == "lenet") & (layers.seed == 0)]
-    assert set(lenet.state) == {"init", "trained", "shuffled"} and lenet.shuffle.nunique() == 2
-    assert set(layers[layers.arch == "fcn2"].state) == {"init", "trained"}  # no convs, nothing to shuffle
-    trained = lenet[lenet.state == "trained"]
+    assert set(lenet.state) == {"init", "best", "shuffled"} and lenet.shuffle.nunique() == 2
+    assert set(layers[layers.arch == "fcn2"].state) == {"init", "best"}  # no convs, nothing to shuffle
+    trained = lenet[lenet.state == "best"]
     assert trained[trained.kind == "input"].R.iloc[0] == pytest.approx(1.0)
     assert trained[trained.is_layer].layer.max() == 5  # LeNet: 4 ReLUs and the output
     spectra = pd.read_csv(tiny_run / "results/images/collected/sd2d/spectra.csv")
-    assert set(spectra.state) == {"init", "trained"} and set(spectra.kernel) == {"5x5"}
+    assert set(spectra.state) == {"init", "best"} and set(spectra.kernel) == {"5x5"}
     history = pd.read_csv(tiny_run / "results/images/collected/sd2d/history.csv")
     assert history.groupby(["arch", "seed"]).epoch.max().eq(2).all()
     assert (tiny_run / "logs/image_train/sd2d/fcn2/noise0/seed1.log").stat().st_size > 0

@@ -12,7 +12,7 @@ import torch
 from spatialpool.image_workflow import load_dataset
 from spatialpool.data.images import DataIntegrityError
 from spatialpool.io import CorruptedIntermediate, read_npz, read_table, read_torch
-from spatialpool.training.scale_detection import load_seed
+from spatialpool.training.checkpoints import load_checkpoint, save_checkpoint
 
 
 def _assert_names_file_and_remedy(err: pytest.ExceptionInfo, path):
@@ -29,11 +29,12 @@ def _truncate(path, keep=0.5):
 
 @pytest.fixture
 def weights(tmp_path):
-    """A train job's weights file, in its layout: {arch, seeds: {seed: {init, t_star, final}}}."""
+    """A train job's weights file, in the one checkpoint layout (training/checkpoints.py)."""
     path = tmp_path / "train" / "task1_relu" / "weights.pt"
     path.parent.mkdir(parents=True)
     state = {"weights.0": torch.arange(12.0).view(3, 4), "bias.0": torch.ones(3)}
-    torch.save({"arch": {"depth": 1}, "seeds": {0: {"init": state, "t_star": None, "final": state}}}, path)
+    save_checkpoint(path, {"name": "simple_cnn", "depth": 1},
+                    {0: {"states": {"init": state, "t_star": None, "final": state}}})
     return path
 
 
@@ -54,9 +55,14 @@ def table(tmp_path):
 
 def test_good_files_round_trip(weights, archive, table):
     ckpt = read_torch(weights, weights_only=True)
-    assert torch.equal(ckpt["seeds"][0]["final"]["weights.0"], torch.arange(12.0).view(3, 4))
-    seed = load_seed(weights, 0)
-    assert seed["arch"] == {"depth": 1} and torch.equal(seed["init"]["bias.0"], torch.ones(3))
+    assert torch.equal(ckpt["seeds"][0]["states"]["final"]["weights.0"], torch.arange(12.0).view(3, 4))
+    seed = load_checkpoint(weights, 0)
+    assert seed["arch"] == {"name": "simple_cnn", "depth": 1} and torch.equal(seed["states"]["init"]["bias.0"], torch.ones(3))
+    assert seed["seed"] == 0 and seed["states"]["t_star"] is None
+    with pytest.raises(KeyError, match=r"holds seeds \[0\], not seed 5"):
+        load_checkpoint(weights, 5)
+    with pytest.raises(ValueError, match="unknown states"):  # one vocabulary of states
+        save_checkpoint(weights.with_name("x.pt"), {"name": "simple_cnn"}, {0: {"states": {"trained": {}}}})
     arrays = read_npz(archive)
     assert isinstance(arrays, dict) and set(arrays) == {"clean", "seed", "label"}
     np.testing.assert_array_equal(arrays["clean"], np.linspace(0, 1, 4000).reshape(40, 100))
@@ -78,7 +84,7 @@ def test_truncated_torch_file(weights, keep):
             read_torch(weights, **kwargs)
         _assert_names_file_and_remedy(err, weights)
     with pytest.raises(CorruptedIntermediate) as err:  # the train rule's per-seed reader
-        load_seed(weights, 0)
+        load_checkpoint(weights, 0)
     _assert_names_file_and_remedy(err, weights)
 
 
@@ -182,3 +188,12 @@ def test_rule_script_fails_with_the_message_not_a_traceback(tmp_path, table):
     other = script.replace(f"read_table({str(table)!r})", "raise ValueError('a bug')")
     run = subprocess.run([sys.executable, "-c", other], capture_output=True, text=True, timeout=120)
     assert run.returncode == 1 and "Traceback" in log.read_text() and "a bug" in log.read_text()
+
+
+def test_a_checkpoint_of_another_layout_is_named_with_its_remedy(tmp_path):
+    """A weights file written by an older version (no layout key) is refused, not misread."""
+    old = tmp_path / "weights.pt"
+    torch.save({"arch": {"depth": 1}, "seeds": {0: {"init": {}, "t_star": None, "final": {}}}}, old)
+    with pytest.raises(CorruptedIntermediate, match="layout") as err:
+        load_checkpoint(old, 0)
+    _assert_names_file_and_remedy(err, old)

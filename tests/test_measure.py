@@ -118,7 +118,8 @@ def _dead_ablation_ckpt():
             w.copy_(0.5 + torch.rand_like(w))
             b.copy_(torch.tensor([1.0, -25.0]).repeat(len(b) // 2))
     init = _net(depth=4, width=8, seed=1)
-    return net, dict(arch=net.arch(), init=init.state_dict(), t_star=None, final=net.state_dict())
+    return net, dict(arch=dict(name="simple_cnn", **net.arch()),
+                     states=dict(init=init.state_dict(), t_star=None, final=net.state_dict()))
 
 
 def test_dead_mean_filter_net_is_counted_undefined_at_every_layer(probe):

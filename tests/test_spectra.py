@@ -41,11 +41,11 @@ def test_iid_gaussian_filters_give_a_flat_spectrum():
 
 def test_constant_filters_put_all_weight_on_eigenvalue_zero():
     net = _net("constant")
-    table = layer_spectra(net, "trained")
+    table = layer_spectra(net, "best")
     zero = table.eigenvalue.abs() < 1e-12
     np.testing.assert_allclose(table.share[zero], 1.0, rtol=1e-12)
     np.testing.assert_allclose(table.share[~zero], 0.0, atol=1e-12)
-    np.testing.assert_allclose(layer_aggregates(net, "trained").aggregate_frequency, 0.0, atol=1e-12)
+    np.testing.assert_allclose(layer_aggregates(net, "best").aggregate_frequency, 0.0, atol=1e-12)
 
 
 def test_gamma_is_eq3_and_share_is_normalised():
@@ -60,7 +60,7 @@ def test_gamma_is_eq3_and_share_is_normalised():
 
 
 def test_compare_init_and_trained():
-    spectra, aggregates = compare({"init": _net("gaussian"), "trained": _net("constant")})
-    assert set(spectra.state) == {"init", "trained"} and len(aggregates) == 6
+    spectra, aggregates = compare({"init": _net("gaussian"), "best": _net("constant")})
+    assert set(spectra.state) == {"init", "best"} and len(aggregates) == 6
     a = aggregates.set_index(["state", "k"]).aggregate_frequency
-    assert (a["trained"] < a["init"]).all()
+    assert (a["best"] < a["init"]).all()

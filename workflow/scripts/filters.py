@@ -4,16 +4,16 @@ import pandas as pd
 
 from spatialpool.measurement.filters import mean_filter_table, spectra_table
 from spatialpool.io import exit_briefly_on_corrupted_intermediate
-from spatialpool.training.scale_detection import load_seed
+from spatialpool.training.checkpoints import load_checkpoint
 
 sys.stdout = sys.stderr = open(snakemake.log[0], "w", buffering=1)
 exit_briefly_on_corrupted_intermediate()  # a bad input file: its name and remedy, not a traceback
 
-ckpt = load_seed(snakemake.input[0], int(snakemake.wildcards.seed))
+ckpt = load_checkpoint(snakemake.input[0], int(snakemake.wildcards.seed))
 seed = int(snakemake.wildcards.seed)
 means, spectra = [], []
 for state in ("init", "final"):
-    weights = [ckpt[state][f"weights.{k}"] for k in range(ckpt["arch"]["depth"])]
+    weights = [ckpt["states"][state][f"weights.{k}"] for k in range(ckpt["arch"]["depth"])]
     means.append(mean_filter_table(weights, state))
     spectra.append(spectra_table(weights, state))
 for table, path in ((means, snakemake.output.mean), (spectra, snakemake.output.spectra)):

@@ -18,5 +18,5 @@ for name in ("sensitivity", "spectra", "aggregates", "history"):
     frames = [read_table(f) for f in getattr(i, name)]
     frames = [f for f in frames if len(f)] or frames[:1]
     pd.concat(frames, ignore_index=True).to_csv(getattr(o, "layers" if name == "sensitivity" else name), index=False)
-cols = ["arch", "noise", "seed", "selected_test_error", "D_f", "G_f", "R_f", "R_f_init", "displacement_rms"]
+cols = ["arch", "noise", "seed", "best_test_error", "D_f", "G_f", "R_f", "R_f_init", "displacement_rms"]
 print(nets[cols].to_string(index=False))

@@ -10,7 +10,7 @@ c = snakemake.params.correlations
 nets = pd.read_csv(snakemake.input.nets)
 # only architectures that learned (error < learned_fraction x chance) enter rho; the permutation
 # null (exact for few architectures) gives the one-sided p-values the scorecard uses
-table = correlation_table(nets, ("D_f", "G_f", "R_f"), error="selected_test_error", by="noise", arch="arch",
+table = correlation_table(nets, ("D_f", "G_f", "R_f"), error="best_test_error", by="noise", arch="arch",
                           seed=c["seed"], n_resamples=c["bootstrap_resamples"], level=c["confidence"],
                           learned_fraction=c["learned_fraction"], n_classes="num_classes",
                           n_permutations=c["permutations"])

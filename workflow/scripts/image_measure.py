@@ -2,9 +2,10 @@ import sys
 
 import torch
 
-from spatialpool.models.architectures import build
+from spatialpool.models.registry import build
 from spatialpool.measurement.images import filter_spectra, measure_states
 from spatialpool.io import exit_briefly_on_corrupted_intermediate, read_table, read_torch
+from spatialpool.training.checkpoints import load_checkpoint
 
 sys.stdout = sys.stderr = open(snakemake.log[0], "w", buffering=1)
 exit_briefly_on_corrupted_intermediate()  # a bad input file: its name and remedy, not a traceback
@@ -12,25 +13,16 @@ torch.set_num_threads(snakemake.threads)
 
 w, s = snakemake.wildcards, snakemake.params.settings
 summary = read_table(snakemake.input.summary).iloc[0]
-result = read_torch(snakemake.input.result, map_location="cpu", weights_only=False)
+ckpt = load_checkpoint(snakemake.input.result, int(w.seed))
 probe = read_torch(snakemake.input.probe, weights_only=False)
-
-
-def net(state):
-    model = build(w.arch, num_classes=int(summary.num_classes), in_channels=int(summary.in_channels),
-                  width_factor=float(summary.width_factor), input_size=int(summary.input_size))
-    model.load_state_dict(result[state])
-    return model.eval()
-
-
-init, trained = net("init_state"), net("selected_state")
-print(f"{w.group}/{w.arch} noise {w.noise} seed {w.seed}: selected epoch {result['selected_epoch']}, "
-      f"test error {summary.selected_test_error:.4f}")
+init, best = (build(ckpt["arch"], ckpt["states"][state]).eval() for state in ("init", "best"))
+print(f"{w.group}/{w.arch} noise {w.noise} seed {w.seed}: best epoch {ckpt['best_epoch']}, "
+      f"test error {summary.best_test_error:.4f}")
 ids = dict(group=w.group, arch=w.arch, noise=float(w.noise), seed=int(w.seed))
-table = measure_states(init, trained, probe, noise_std=float(w.noise), shuffles=s["shuffles"],
+table = measure_states(init, best, probe, noise_std=float(w.noise), shuffles=s["shuffles"],
                        net_seed=int(w.seed), batch_size=s["batch_size"], dtype=getattr(torch, s["dtype"]))
 table.assign(**ids).to_csv(snakemake.output.sensitivity, index=False)
-spectra, aggregates = filter_spectra(init, trained)
+spectra, aggregates = filter_spectra(init, best)
 spectra.assign(**ids).to_csv(snakemake.output.spectra, index=False)
 aggregates.assign(**ids).to_csv(snakemake.output.aggregates, index=False)
 print(aggregates.to_string(index=False))

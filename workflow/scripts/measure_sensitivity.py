@@ -4,13 +4,13 @@ import torch
 
 from spatialpool.io import exit_briefly_on_corrupted_intermediate, read_npz
 from spatialpool.measurement.scale_detection import measure_states
-from spatialpool.training.scale_detection import load_seed
+from spatialpool.training.checkpoints import load_checkpoint
 
 sys.stdout = sys.stderr = open(snakemake.log[0], "w", buffering=1)
 exit_briefly_on_corrupted_intermediate()  # a bad input file: its name and remedy, not a traceback
 torch.set_num_threads(snakemake.threads)
 
-ckpt = load_seed(snakemake.input.weights, int(snakemake.wildcards.seed))
+ckpt = load_checkpoint(snakemake.input.weights, int(snakemake.wildcards.seed))
 probe = read_npz(snakemake.input.probe)
 table = measure_states(ckpt, probe, snakemake.params.batch_size, log=print)
 table.insert(0, "experiment", snakemake.wildcards.experiment)

@@ -10,6 +10,7 @@ from spatialpool.training.resume import Checkpointer, run_key
 from spatialpool.runtime import pick_device
 from spatialpool.data.scale_detection import render
 from spatialpool.models.simple_cnn import SimpleCNN
+from spatialpool.training.checkpoints import save_checkpoint
 from spatialpool.training.scale_detection import TrainConfig, init_seeds, train_seeds
 
 sys.stdout = sys.stderr = open(snakemake.log[0], "w", buffering=1)
@@ -48,9 +49,9 @@ checkpointer = Checkpointer(
 signal.signal(signal.SIGTERM, checkpointer.request_stop)
 results = train_seeds(nets, x_train, y_train, x_test, y_test, cfg, batch_seeds, checkpointer=checkpointer)
 
-torch.save({"arch": nets[0].arch(),
-            "seeds": {seed: {"init": r.init_state, "t_star": r.tstar_state, "final": r.final_state}
-                      for seed, r in zip(p.seeds, results)}}, snakemake.output.weights)
+save_checkpoint(snakemake.output.weights, {"name": "simple_cnn", **nets[0].arch()},
+                {seed: {"states": {"init": r.init_state, "t_star": r.tstar_state, "final": r.final_state}}
+                 for seed, r in zip(p.seeds, results)})
 pd.concat([pd.DataFrame(r.history).assign(seed=seed) for seed, r in zip(p.seeds, results)]).to_csv(
     snakemake.output.history, index=False)
 summary = pd.DataFrame([dict(seed=seed, init_seed=init_seed_of[seed], data_seed=int(data["seed"]), **r.summary)

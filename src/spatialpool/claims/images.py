@@ -170,7 +170,7 @@ def depth_rows(group: str, section: str, layers: pd.DataFrame, tol: dict, noise:
     layers = layers[layers.noise.astype(float) == float(noise)]
     rows = []
     for arch in conv_archs(layers):
-        tr, ini, sh = (curve_stats(layers, arch, s) for s in ("trained", "init", "shuffled"))
+        tr, ini, sh = (curve_stats(layers, arch, s) for s in ("best", "init", "shuffled"))
         rows.append(fall_row(group, section, arch, tr, ini, tol, n_min))
         rows.append(shuffle_row(group, section, arch, tr, ini, sh, tol, n_min, scale_detection))
     return rows
@@ -217,12 +217,12 @@ def spectra_rows(group: str, section: str, aggregates: pd.DataFrame, tol: dict, 
             e = enrich[(enrich.arch == arch) & enrich.k.isin(ks)].groupby(["seed", "state"])[["constant", "low"]].mean()
             stats.update(constant=e.constant.unstack("state"), low=e.low.unstack("state"))
         per_seed = pd.concat(stats, axis=1).reindex(
-            columns=pd.MultiIndex.from_product([list(stats), ["init", "trained"]])).dropna()  # seeds with all
+            columns=pd.MultiIndex.from_product([list(stats), ["init", "best"]])).dropna()  # seeds with all
         n = len(per_seed)
         mean = per_seed.mean() if n else pd.Series(np.nan, index=per_seed.columns)
-        a_t, a_i = mean[("aggregate", "trained")], mean[("aggregate", "init")]
+        a_t, a_i = mean[("aggregate", "best")], mean[("aggregate", "init")]
         c_t, c_i, l_t, l_i = ((mean[(c, s)] if c in stats else np.nan) for c in ("constant", "low")
-                              for s in ("trained", "init"))
+                              for s in ("best", "init"))
 
         def crit(a_x, c_x, l_x, ref):
             return bool(_finite(a_x, c_x, l_x, ref) and a_x < (1 - margin) * ref and c_x >= ce and l_x >= le)
@@ -241,7 +241,7 @@ def spectra_rows(group: str, section: str, aggregates: pd.DataFrame, tol: dict, 
                       f"lowest modes {l_t:.3g} x i.i.d.; mean over conv layers k = {ks[0]}..{ks[-1]} of "
                       f"{int(g.n_convs.max())} (relative depth in ({lo:g}, {hi:g}]) and {n} seeds; "
                       f"1 = i.i.d., aggregate 0 = constant filters; ci: range of the aggregate over seeds",
-            ci=_range(per_seed[("aggregate", "trained")]), n=n, n_min=n_min, effect=c_t, gate=gate))
+            ci=_range(per_seed[("aggregate", "best")]), n=n, n_min=n_min, effect=c_t, gate=gate))
     return rows
 
 

@@ -19,7 +19,7 @@ from spatialpool.figures.scale_detection import save, setup  # noqa: E402,F401
 
 MEASURES = {"D": "$D_k$", "G": "$G_k$", "R": "$R_k$"}
 OUTPUT_MEASURES = {"D_f": "$D_f$", "G_f": "$G_f$", "R_f": "$R_f$"}
-STATE_STYLE = {"trained": ("-", "trained"), "shuffled": ("--", "shuffled channels"), "init": (":", "initialisation")}
+STATE_STYLE = {"best": ("-", "trained (best epoch)"), "shuffled": ("--", "shuffled channels"), "init": (":", "initialisation")}
 
 
 def _palette(names):
@@ -39,7 +39,7 @@ def _empty(ax, text="not in this configuration"):
     ax.text(0.5, 0.5, text, ha="center", va="center", transform=ax.transAxes, fontsize=8, color="0.4")
 
 
-def layer_curves(ax, layers: pd.DataFrame, archs, measure="R", states=("trained", "shuffled"), noise=0.0,
+def layer_curves(ax, layers: pd.DataFrame, archs, measure="R", states=("best", "shuffled"), noise=0.0,
                  colours=None):
     """measure against relative depth k/K, one colour per architecture, one style per state."""
     colours = colours or _palette(archs)
@@ -54,7 +54,7 @@ def layer_curves(ax, layers: pd.DataFrame, archs, measure="R", states=("trained"
             curve = d.groupby("rel_depth")[measure].apply(_geo) / r0
             ls, label = STATE_STYLE[state]
             ax.plot(curve.index, curve.values, ls, color=colours[arch], marker="o", markersize=2.5,
-                    lw=1.4 if state == "trained" else 1.1, label=f"{arch}, {label}")
+                    lw=1.4 if state == "best" else 1.1, label=f"{arch}, {label}")
             drawn = True
     if not drawn:
         _empty(ax)
@@ -72,7 +72,7 @@ def figure_depth(panels: dict[str, pd.DataFrame | None], archs, stem, formats, d
             _empty(ax, f"{title}: not in this configuration")
         else:
             layer_curves(ax, layers, [a for a in archs if a in set(layers.arch)], "R",
-                         states=("trained", "shuffled", "init"), colours=colours)
+                         states=("best", "shuffled", "init"), colours=colours)
         ax.set_title(title)
     save(fig, stem, formats, dpi)
 
@@ -84,7 +84,7 @@ def figure_c2(layers: pd.DataFrame, rows, stem, formats, dpi, title=""):
     for row_axes, archs in zip(axes, rows):
         archs = [a for a in archs if a in set(layers.arch)]
         for ax, m in zip(row_axes, ("D", "G", "R")):
-            layer_curves(ax, layers, archs, m, states=("trained", "shuffled"), colours=colours)
+            layer_curves(ax, layers, archs, m, states=("best", "shuffled"), colours=colours)
             ax.set_title(f"{title}: {', '.join(archs)}" if archs else title)
     save(fig, stem, formats, dpi)
 
@@ -106,7 +106,7 @@ def spectra_grid(fig_axes_row, spectra: pd.DataFrame | None, archs, title, colou
             continue
         d = s[s.k == k]
         for arch in archs:
-            for state, ls in (("init", ":"), ("trained", "-")):
+            for state, ls in (("init", ":"), ("best", "-")):
                 c = d[(d.arch == arch) & (d.state == state)].groupby("mode").per_mode.mean()
                 if len(c):
                     ax.plot(c.index, c.values, ls, color=colours[arch], marker="o", markersize=2.5,
@@ -141,17 +141,17 @@ def figure_c5(panels: dict[str, pd.DataFrame | None], stem, formats, dpi):
         archs = list(dict.fromkeys(agg.arch))
         colours = _palette(archs)
         for arch in archs:
-            for state, ls in (("init", ":"), ("trained", "-")):
+            for state, ls in (("init", ":"), ("best", "-")):
                 c = agg[(agg.arch == arch) & (agg.state == state)].groupby("rel_depth").aggregate_frequency.mean()
                 ax.plot(c.index, c.values, ls, color=colours[arch], marker="o", markersize=2.5,
-                        label=arch if state == "trained" else None)
+                        label=arch if state == "best" else None)
         ax.axhline(1, color="0.6", lw=0.8)
         ax.set(title=title, xlabel="relative depth of the conv layer", ylabel="aggregate frequency (C5)")
         ax.legend(fontsize=6)
     save(fig, stem, formats, dpi)
 
 
-def _scatter(ax, nets: pd.DataFrame, x: str, colours, error="selected_test_error", label=True,
+def _scatter(ax, nets: pd.DataFrame, x: str, colours, error="best_test_error", label=True,
              learned_fraction: float | None = None):
     """Test error against x per net (small) and per architecture (large); rho over the architectures
     that learned, as correlations.correlation_table computes it for the scorecard. An architecture

@@ -14,8 +14,9 @@ image before it is deformed.
 
 Per net the table holds, for every measurement point (estimator.default_points) and the
 output: D, G, R = D / G, Delta, and the realised displacement, for the states
-- init: the net at initialisation; trained: the selected checkpoint;
-- shuffled: the trained net with its conv input channels permuted (shuffle.py), several seeded
+- init: the net at initialisation; best: the trained net at its best epoch (lowest selection
+  error; training/checkpoints.py), the checkpoint the authors measure;
+- shuffled: the best checkpoint with its conv input channels permuted (shuffle.py), several seeded
   permutations (none for nets without convolutions);
 and, first in every state, the probe set itself (k = 0, `input`; R_0 = 1 by construction).
 Layer points (`is_layer`) are the representations the paper plots against depth: activations,
@@ -153,9 +154,9 @@ def has_convs(model: nn.Module) -> bool:
 def measure_states(init: nn.Module, trained: nn.Module, probe: dict, noise_std: float = 0.0,
                    shuffles: int = 3, shuffle_base: int = 0, net_seed: int = 0, batch_size: int = 100,
                    dtype: torch.dtype = torch.float64, device="cpu", log=print) -> pd.DataFrame:
-    """Long table of every state (init, trained, shuffled x `shuffles`) on one probe set; each state's
+    """Long table of every state (init, best, shuffled x `shuffles`) on one probe set; each state's
     table starts with the input row (k = 0)."""
-    models = [("init", None, init), ("trained", None, trained)]
+    models = [("init", None, init), ("best", None, trained)]
     if has_convs(trained):
         for j in range(shuffles):
             s = shuffle_seed(shuffle_base, net_seed, j)
@@ -175,8 +176,8 @@ def measure_states(init: nn.Module, trained: nn.Module, probe: dict, noise_std: 
 
 
 def filter_spectra(init: nn.Module, trained: nn.Module) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """Eq. 3 / B.1 spectra and the fig. C5 aggregate of every conv layer, init and trained."""
-    spectra, aggregates = compare({"init": init, "trained": trained})
+    """Eq. 3 / B.1 spectra and the fig. C5 aggregate of every conv layer, init and best."""
+    spectra, aggregates = compare({"init": init, "best": trained})
     for t in (spectra, aggregates):
         n = t.groupby("state").k.transform("max") if len(t) else t.k
         t["n_convs"] = n
@@ -188,14 +189,14 @@ def filter_spectra(init: nn.Module, trained: nn.Module) -> tuple[pd.DataFrame, p
 
 
 def net_summary(sensitivity: pd.DataFrame, summary: pd.DataFrame) -> pd.DataFrame:
-    """One row per net: training summary + output D_f, G_f, R_f (trained and init) + displacement."""
+    """One row per net: training summary + output D_f, G_f, R_f (best checkpoint, and init) + displacement."""
     out = summary.copy()
-    for state, suffix in (("trained", ""), ("init", "_init")):
+    for state, suffix in (("best", ""), ("init", "_init")):
         row = sensitivity[(sensitivity.state == state) & (sensitivity.name == "output")].iloc[0]
         for m in ("D", "G", "R"):
             out[f"{m}_f{suffix}"] = row[m]
-    row = sensitivity[sensitivity.state == "trained"].iloc[0]
+    row = sensitivity[sensitivity.state == "best"].iloc[0]
     out["displacement_rms"] = row.displacement_rms
     out["deformation_ratio"] = row.deformation_ratio
-    out["K"] = int(sensitivity[sensitivity.state == "trained"].K.iloc[0])
+    out["K"] = int(sensitivity[sensitivity.state == "best"].K.iloc[0])
     return out

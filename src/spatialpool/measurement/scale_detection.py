@@ -72,11 +72,10 @@ def sensitivity_table(net: SimpleCNN, probe: dict, batch_size: int) -> pd.DataFr
 
 
 def state_representations(ckpt: dict) -> dict[str, Callable]:
-    """state -> represent(x) for every measured state of one seed's checkpoint (see the module doc)."""
-    nets = {"init": from_state(ckpt["arch"], ckpt["init"])}
-    if ckpt["t_star"] is not None:
-        nets["t_star"] = from_state(ckpt["arch"], ckpt["t_star"])
-    nets["final"] = from_state(ckpt["arch"], ckpt["final"])
+    """state -> represent(x) for every measured state of one seed's checkpoint record
+    (training.checkpoints.load_checkpoint; see the module doc)."""
+    nets = {state: from_state(ckpt["arch"], weights) for state, weights in ckpt["states"].items()
+            if weights is not None}  # t_star is None for a seed that never interpolated
     reps = {state: net.hidden for state, net in nets.items()}
     reps["channel_mean"] = channel_mean_hidden(nets["final"])  # (a)
     reps["mean_channel"] = mean_channel(nets["final"]).hidden  # (b)

@@ -50,7 +50,7 @@ def layer_aggregates(model: nn.Module, state: str, min_size: int = 2) -> pd.Data
 
 
 def compare(models: dict[str, nn.Module], min_size: int = 2) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """Spectra and aggregates of several states of one net, e.g. {'init': net0, 'trained': net}."""
+    """Spectra and aggregates of several states of one net, e.g. {'init': net0, 'best': net}."""
     spectra = pd.concat([layer_spectra(m, s, min_size) for s, m in models.items()], ignore_index=True)
     aggregates = pd.concat([layer_aggregates(m, s, min_size) for s, m in models.items()], ignore_index=True)
     return spectra, aggregates

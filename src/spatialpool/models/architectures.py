@@ -416,3 +416,8 @@ def table_c1(names=None):
     """
     import pandas as pd
     return pd.DataFrame([describe(n) for n in (names or ARCHITECTURES)])
+
+
+def from_arch(arch: dict) -> nn.Module:
+    """build() from a checkpoint's arch record {"name", "num_classes", "in_channels", "width_factor", "input_size"}."""
+    return build(**arch)

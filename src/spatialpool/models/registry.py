@@ -71,6 +71,20 @@ for _depth in (18, 34, 50):
 register(Architecture("efficientnet_b0", "sgd_cosine", "conv", _IMAGES))
 
 
+def build(arch: dict, state: dict | None = None):
+    """The torch module a checkpoint's ``arch`` record describes (training/checkpoints.py), with
+    ``state`` loaded when given. ``arch["name"]`` picks the registered architecture; the other
+    keys are its build settings (1D nets: SimpleCNN's hyperparameters; image nets: num_classes,
+    in_channels, width_factor, input_size). KeyError naming the registered ones for an unknown name."""
+    import importlib
+
+    a = spec(arch["name"])
+    net = importlib.import_module(a.module if a.builder is None else _IMAGES).from_arch(arch)
+    if state is not None:
+        net.load_state_dict(state)
+    return net
+
+
 def image_architectures() -> list[str]:
     """The architectures trained on images: Table C1's and any registered since, in registration order."""
     return [n for n, a in REGISTRY.items() if a.protocol != "simple_cnn"]

@@ -72,8 +72,13 @@ class SimpleCNN(nn.Module):
                     in_channels=self.weights[0].shape[1])
 
 
+def from_arch(arch: dict) -> SimpleCNN:
+    """The net of a checkpoint's arch record: {"name": "simple_cnn", **SimpleCNN.arch()}."""
+    return SimpleCNN(**{k: v for k, v in arch.items() if k != "name"})
+
+
 def from_state(arch: dict, state: dict, dtype=torch.float64) -> SimpleCNN:
-    net = SimpleCNN(**arch)
+    net = from_arch(arch)
     net.load_state_dict(state)
     return net.to(dtype)
 

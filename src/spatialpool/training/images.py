@@ -36,11 +36,12 @@ import torch
 import torch.nn.functional as F_
 from torch import nn
 
-from spatialpool.models.architectures import build
+from spatialpool.models.architectures import from_arch
 from spatialpool.data.images import ImageSplits, InputNoise
 from spatialpool.training.protocols import ImageTrainConfig, paper_protocol  # noqa: F401 (re-exported)
+from spatialpool.training.checkpoints import save_checkpoint
 from spatialpool.training.resume import Checkpointer
-from spatialpool.runtime import atomic_write, pick_device, seed_words  # noqa: F401 (pick_device re-exported)
+from spatialpool.runtime import pick_device, seed_words  # noqa: F401 (pick_device re-exported)
 
 
 @dataclass(frozen=True)
@@ -59,14 +60,13 @@ class RunSeeds:
 
 @dataclass
 class ImageTrainResult:
-    init_state: dict
-    selected_state: dict
-    final_state: dict
-    selected_epoch: int
+    states: dict  # {"init", "best", "final"}: state dicts (training/checkpoints.py)
+    best_epoch: int
     history: list[dict] = field(default_factory=list)
     summary: dict = field(default_factory=dict)
     seeds: dict = field(default_factory=dict)
     config: dict = field(default_factory=dict)
+    arch: dict = field(default_factory=dict)  # the checkpoint's arch record (models.registry.build)
 
 
 
@@ -226,7 +226,7 @@ def train_model(model: nn.Module, data: ImageSplits, cfg: ImageTrainConfig, seed
     """Train `model` (already initialised) for cfg.epochs; evaluate and select every epoch.
 
     With a checkpointer, the full state (weights, optimiser, schedule, every generator, history,
-    the selected snapshot) is saved at epoch ends every interval, and a saved state is resumed
+    the best epoch's snapshot) is saved at epoch ends every interval, and a saved state is resumed
     from: the result then equals an uninterrupted run's (bitwise on CPU)."""
     device = pick_device(cfg.device)
     if cfg.selection == "validation" and len(data.x_val) == 0:
@@ -240,7 +240,7 @@ def train_model(model: nn.Module, data: ImageSplits, cfg: ImageTrainConfig, seed
     sched = make_scheduler(opt, cfg)
     torch.manual_seed(seeds.dropout)  # dropout and drop-connect masks draw from the global generator
 
-    result = ImageTrainResult(_snapshot(model), {}, {}, 0, seeds=asdict(seeds), config=asdict(cfg))
+    result = ImageTrainResult({"init": _snapshot(model)}, 0, seeds=asdict(seeds), config=asdict(cfg))
     result.seeds["data"] = {k: v for k, v in data.info.items() if "seed" in k}
     best, first_epoch, wall = math.inf, 1, 0.0
     saved = checkpointer.load() if checkpointer else None
@@ -249,8 +249,8 @@ def train_model(model: nn.Module, data: ImageSplits, cfg: ImageTrainConfig, seed
         opt.load_state_dict(saved["optimizer"])
         sched.load_state_dict(saved["scheduler"])
         _set_rng_state(device, batches, saved["rng"])
-        result.history, result.selected_epoch = saved["history"], saved["selected_epoch"]
-        result.selected_state, best = saved["selected_state"], saved["best"]
+        result.history, result.best_epoch = saved["history"], saved["best_epoch"]
+        result.states["best"], best = saved["best_state"], saved["best"]
         first_epoch, wall = saved["step"] + 1, saved["wall"]
     start = last_print = time.perf_counter() - wall
 
@@ -283,8 +283,8 @@ def train_model(model: nn.Module, data: ImageSplits, cfg: ImageTrainConfig, seed
         row = record(epoch, lr, (loss_sum / seen).item(), (wrong / seen).item())
         score = row["val_error" if cfg.selection == "validation" else "test_error"]
         if score < best:
-            best, result.selected_epoch = score, epoch
-            result.selected_state = _snapshot(model)
+            best, result.best_epoch = score, epoch
+            result.states["best"] = _snapshot(model)
         now = time.perf_counter()
         if epoch in (1, cfg.epochs) or now - last_print > cfg.progress_seconds:
             last_print = now
@@ -296,16 +296,16 @@ def train_model(model: nn.Module, data: ImageSplits, cfg: ImageTrainConfig, seed
         if epoch < cfg.epochs and checkpointer and checkpointer.due():
             checkpointer.save(dict(
                 step=epoch, model=model.state_dict(), optimizer=opt.state_dict(), scheduler=sched.state_dict(),
-                rng=_rng_state(device, batches), history=result.history, selected_epoch=result.selected_epoch,
-                selected_state=result.selected_state, best=best, wall=time.perf_counter() - start))
+                rng=_rng_state(device, batches), history=result.history, best_epoch=result.best_epoch,
+                best_state=result.states["best"], best=best, wall=time.perf_counter() - start))
 
-    result.final_state = _snapshot(model)
-    sel = result.history[result.selected_epoch]
+    result.states["final"] = _snapshot(model)
+    sel = result.history[result.best_epoch]
     last = result.history[-1]
     result.summary = dict(
-        selected_epoch=result.selected_epoch, selection=cfg.selection,
-        selected_val_error=sel["val_error"], selected_test_error=sel["test_error"],
-        selected_train_error=sel.get("train_error"),
+        best_epoch=result.best_epoch, selection=cfg.selection,
+        best_val_error=sel["val_error"], best_test_error=sel["test_error"],
+        best_train_error=sel.get("train_error"),
         final_train_error=last.get("train_error"), final_test_error=last["test_error"],
         epochs=cfg.epochs, wall_s=time.perf_counter() - start,
         seconds_per_epoch=(time.perf_counter() - start) / cfg.epochs,
@@ -314,13 +314,18 @@ def train_model(model: nn.Module, data: ImageSplits, cfg: ImageTrainConfig, seed
     return result
 
 
+def arch_record(arch: str, data: ImageSplits, cfg: ImageTrainConfig, width_factor: float = 1.0) -> dict:
+    """What rebuilds the net (a checkpoint's arch: models.registry.build): name and build settings."""
+    c, h, _ = data.image_shape
+    return dict(name=arch, num_classes=1 if cfg.loss == "hinge" else (len(data.classes) or 10),
+                in_channels=c, width_factor=width_factor, input_size=h)
+
+
 def init_model(arch: str, data: ImageSplits, cfg: ImageTrainConfig, seeds: RunSeeds,
                width_factor: float = 1.0) -> nn.Module:
     """The architecture initialised on the CPU from seeds.init (same weights on any device)."""
-    c, h, _ = data.image_shape
-    num_classes = 1 if cfg.loss == "hinge" else (len(data.classes) or 10)
     torch.manual_seed(seeds.init)
-    return build(arch, num_classes=num_classes, in_channels=c, width_factor=width_factor, input_size=h)
+    return from_arch(arch_record(arch, data, cfg, width_factor))
 
 
 def run_seed(arch: str, data: ImageSplits, cfg: ImageTrainConfig, seed: int,
@@ -330,14 +335,17 @@ def run_seed(arch: str, data: ImageSplits, cfg: ImageTrainConfig, seed: int,
     seeds = RunSeeds.from_seed(seed)
     model = init_model(arch, data, cfg, seeds, width_factor)
     result = train_model(model, data, cfg, seeds, log=log, checkpointer=checkpointer)
+    result.arch = arch_record(arch, data, cfg, width_factor)
     result.summary.update(arch=arch, width_factor=width_factor, seed=seed,
                           parameters=sum(p.numel() for p in model.parameters()))
     return model, result
 
 
 def save_result(result: ImageTrainResult, path: str | os.PathLike) -> None:
-    """torch.save of the result as a dict, atomically (runtime.atomic_write)."""
-    atomic_write(path, lambda fh: torch.save(asdict(result), fh))
+    """The result as a one-seed checkpoint (training/checkpoints.py), written atomically: states
+    init, best and final, and as extras best_epoch, history, summary, seeds and config."""
+    extras = {k: v for k, v in asdict(result).items() if k not in ("states", "arch")}
+    save_checkpoint(path, result.arch, {int(result.summary["seed"]): {"states": result.states, **extras}})
 
 
 # --------------------------------------------------------------------------- throughput

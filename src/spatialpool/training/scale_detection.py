@@ -28,7 +28,6 @@ from dataclasses import dataclass, field
 
 import torch
 
-from spatialpool.io import read_torch
 from spatialpool.training.resume import Checkpointer
 from spatialpool.runtime import seed_words
 from spatialpool.models.simple_cnn import SimpleCNN
@@ -252,11 +251,3 @@ def train_seeds(nets: list[SimpleCNN], x_train, y_train, x_test, y_test, cfg: Tr
             idle_steps=st["idle_steps"])  # of the stack: steps whose backward pass was skipped
     log(f"backward skipped on {st['idle_steps']} idle steps of {st['step']} (every seed's margins >= 1)")
     return results
-
-
-def load_seed(path, seed: int) -> dict:
-    """One seed's {arch, init, t_star, final} from a train job's weights file. Memory-mapped,
-    so a per-seed job reads only its own seed's tensors. Raises CorruptedIntermediate, naming
-    the file, if it is missing or unreadable."""
-    ckpt = read_torch(path, mmap=True)
-    return dict(arch=ckpt["arch"], **ckpt["seeds"][seed])

@@ -47,3 +47,36 @@ def test_parsing_the_config_imports_no_torch():
     from conftest import ROOT
     run = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True)
     assert run.returncode == 0, run.stderr
+
+
+def test_every_registered_image_architecture_is_measured_strictly():
+    """Each architecture declares its measurement points; with points="modules" every leaf module
+    is either measured (and given a role) or skipped by rule, never silently left out."""
+    import torch
+    from spatialpool.models.architectures import build
+    from spatialpool.measurement.estimator import default_points, role_of
+    from spatialpool.models.registry import REGISTRY, image_architectures
+
+    assert REGISTRY["simple_cnn"].points == "hidden"
+    for name in image_architectures():
+        assert REGISTRY[name].points == "modules"
+        side = max(32, REGISTRY[name].min_side)
+        model = build(name, num_classes=10, in_channels=3, width_factor=0.125, input_size=side)
+        names = default_points(model, strict=True)
+        modules = dict(model.named_modules())
+        roles = {role_of(modules[n]) for n in names}
+        assert roles <= {"layer", "inner"} and "layer" in roles, name
+
+
+def test_a_leaf_module_without_a_measurement_rule_is_an_error():
+    import pytest
+    from torch import nn
+    from spatialpool.measurement.estimator import default_points
+
+    model = nn.Sequential(nn.Conv2d(1, 2, 3), nn.ReLU(), nn.LayerNorm([2, 6, 6]), nn.Flatten(), nn.Linear(72, 1))
+    assert default_points(model) == ["0", "1", "4"]  # LayerNorm left out: only in non-strict use
+    with pytest.raises(ValueError, match=r"2 \(LayerNorm\)"):
+        default_points(model, strict=True)
+    with pytest.raises(ValueError, match="unknown measurement points"):
+        from spatialpool.models.registry import Architecture
+        Architecture("x", "adam", "conv", "m", points="everything")

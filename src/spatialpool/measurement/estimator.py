@@ -37,17 +37,33 @@ from spatialpool.measurement.sensitivity import delta_is_undefined, divide_by_de
 ACTIVATIONS = (nn.ReLU, nn.ReLU6, nn.LeakyReLU, nn.ELU, nn.GELU, nn.SiLU, nn.Tanh, nn.Sigmoid,
                nn.Hardswish, nn.Mish, nn.Softplus)
 POOLS = (nn.MaxPool2d, nn.AvgPool2d, nn.AdaptiveAvgPool2d, nn.AdaptiveMaxPool2d)
-POINT_TYPES = (nn.Conv2d, nn.BatchNorm2d, nn.Linear) + ACTIVATIONS + POOLS
+INNER_TYPES = (nn.Conv2d, nn.BatchNorm2d, nn.Linear) + POOLS  # linear maps, normalisation, pooling
+POINT_TYPES = INNER_TYPES + ACTIVATIONS
+SKIPPED_TYPES = (nn.Dropout, nn.Dropout2d, nn.Flatten, nn.Identity)  # not representations of their own
 CONTAINERS = (nn.Sequential, nn.ModuleList, nn.ModuleDict)
+
+
+def role_of(module: nn.Module) -> str:
+    """'layer' for the representations the paper plots against depth (an activation's output, or a
+    block's: a module with children and a forward of its own), 'inner' for the linear maps,
+    normalisations and pooling between them. The output of the whole net is a layer too. A module
+    class of one's own declares its role with a class attribute, measurement_role = "layer" or
+    "inner" (architectures.ScaledLinear does)."""
+    declared = getattr(module, "measurement_role", None)
+    if declared is not None:
+        return declared
+    return "inner" if isinstance(module, INNER_TYPES) else "layer"
 
 
 @dataclass(frozen=True)
 class Point:
-    """One measurement point: k (1-based, forward order), module name, layer type, per-image shape."""
+    """One measurement point: k (1-based, forward order), module name, layer type, per-image shape,
+    role ('layer' or 'inner', role_of)."""
     k: int
     name: str
     kind: str
     shape: tuple[int, ...]
+    role: str = "layer"
 
     @property
     def features(self) -> int:
@@ -59,34 +75,44 @@ class Point:
         return self.shape[-1] if len(self.shape) == 3 else None
 
 
-def default_points(model: nn.Module, inside_blocks: bool = False) -> list[str]:
-    """Names of the modules to measure, in registration order.
+def default_points(model: nn.Module, inside_blocks: bool = False, strict: bool = False) -> list[str]:
+    """Names of the modules to measure, in registration order (the measurement points of every
+    architecture registered with points="modules", models/registry.py).
 
     Containers (Sequential, ModuleList, ModuleDict) are walked through; every Conv2d, BatchNorm2d,
     activation, pooling and Linear is a point. Any other module with children (a residual block,
     an inverted-residual block, ...) has its own forward, so its output is a point; its interior,
-    shortcut included, is measured only with inside_blocks=True.
+    shortcut included, is measured only with inside_blocks=True. Dropout, Flatten and Identity
+    are skipped. Any other leaf module is skipped too, unless strict: then it is a ValueError
+    naming it, so that a new architecture cannot be measured with a representation left out
+    unnoticed (the workflow's registered architectures are measured strictly).
     """
-    names = []
+    names, unknown = [], []
 
     def visit(module: nn.Module, prefix: str):
         for name, child in module.named_children():
             full = prefix + name
             if isinstance(child, CONTAINERS):
                 visit(child, full + ".")
-            elif isinstance(child, POINT_TYPES):
+            elif isinstance(child, POINT_TYPES) or hasattr(child, "measurement_role"):
                 names.append(full)
             elif next(child.children(), None) is not None:
                 if inside_blocks:
                     visit(child, full + ".")
                 names.append(full)
+            elif not isinstance(child, SKIPPED_TYPES):
+                unknown.append(f"{full} ({type(child).__name__})")
 
     visit(model, "")
+    if strict and unknown:
+        raise ValueError(f"{type(model).__name__}: no measurement rule for the leaf modules {unknown}; "
+                         "give their classes a measurement_role ('layer' or 'inner'; role_of) or add their types "
+                         "to measurement/estimator.py's POINT_TYPES or SKIPPED_TYPES")
     return names
 
 
 class _Hooks:
-    """Forward hooks on named modules; each output goes to sink(key, kind, output) as it is made.
+    """Forward hooks on named modules; each output goes to sink(key, kind, output, role) as it is made.
 
     A module called twice in one forward (e.g. a block's shared ReLU) yields two points,
     'name' and 'name#2'. Call reset() before every forward.
@@ -104,7 +130,7 @@ class _Hooks:
         if not torch.is_tensor(output):
             raise TypeError(f"{name} returns {type(output).__name__}, not a tensor")
         count = self.calls[name] = self.calls.get(name, 0) + 1
-        self.sink(name if count == 1 else f"{name}#{count}", type(module).__name__, output)
+        self.sink(name if count == 1 else f"{name}#{count}", type(module).__name__, output, role_of(module))
 
     def reset(self):
         self.calls.clear()
@@ -130,8 +156,8 @@ def capture(model: nn.Module, x: torch.Tensor, points: Sequence[str] | None = No
     points = default_points(model) if points is None else points
     keys, outs = [], []
 
-    def sink(key, kind, y):
-        keys.append((key, kind))
+    def sink(key, kind, y, role="layer"):
+        keys.append((key, kind, role))
         outs.append(y.detach().clone())
 
     hooks = _Hooks(model, points, sink)
@@ -139,9 +165,10 @@ def capture(model: nn.Module, x: torch.Tensor, points: Sequence[str] | None = No
         out = _eval_forward(model, x)
     finally:
         hooks.close()
-    keys.append(("output", "output"))
+    keys.append(("output", "output", "layer"))
     outs.append(out.detach().clone())
-    labels = [Point(k, key, kind, tuple(y.shape[1:])) for k, ((key, kind), y) in enumerate(zip(keys, outs), 1)]
+    labels = [Point(k, key, kind, tuple(y.shape[1:]), role)
+              for k, ((key, kind, role), y) in enumerate(zip(keys, outs), 1)]
     return labels, outs
 
 
@@ -171,12 +198,12 @@ class Accumulator:
     def layout(self, b: int, draws: int):
         self.b, self.draws = b, draws
 
-    def add(self, key: str, kind: str, y: torch.Tensor):
+    def add(self, key: str, kind: str, y: torch.Tensor, role: str = "layer"):
         b, r = self.b, self.draws
         if len(y) != b * (1 + r * len(self.perturbations)):
             raise ValueError(f"{key}: batch of {len(y)} does not fit {b} images x {r} draws")
         if key not in self.sums:
-            self.points.append(Point(len(self.points) + 1, key, kind, tuple(y.shape[1:])))
+            self.points.append(Point(len(self.points) + 1, key, kind, tuple(y.shape[1:]), role))
             zeros = torch.zeros(self.points[-1].features, dtype=torch.float64, device=y.device)
             self.sums[key] = _Sums(zeros, zeros.clone(), [0.0] * len(self.perturbations))
         s = self.sums[key]
@@ -254,7 +281,8 @@ def points_table(points, res: dict) -> pd.DataFrame:
     """One row per measured point: its label, Delta, D, G and R = D/G."""
     table = pd.DataFrame({
         "k": [p.k for p in points], "name": [p.name for p in points],
-        "kind": [p.kind for p in points], "shape": ["x".join(map(str, p.shape)) for p in points],
+        "kind": [p.kind for p in points], "role": [p.role for p in points],
+        "shape": ["x".join(map(str, p.shape)) for p in points],
         "features": [p.features for p in points],
         "spatial": pd.array([p.spatial for p in points], dtype="Int64"),
         "delta": res["delta"], "D": res["D"], "G": res["G"],

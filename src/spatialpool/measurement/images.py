@@ -34,15 +34,12 @@ from torch import nn
 
 from spatialpool.perturbations.diffeo import matched_noise, temperature
 from spatialpool.data.kinds import kind as dataset_kind
-from spatialpool.measurement.estimator import measure_batches
+from spatialpool.measurement.estimator import default_points, measure_batches
 from spatialpool.perturbations.registry import batches_of, stored_batches
 from spatialpool.runtime import seed_words
 from spatialpool.measurement.shuffle import shuffle_channels
 from spatialpool.measurement.spectra import compare
 
-# Kinds that are not a layer's representation: linear maps, normalisations, pooling and regularisers.
-NOT_LAYERS = {"Conv2d", "BatchNorm2d", "Linear", "MaxPool2d", "AvgPool2d", "AdaptiveAvgPool2d",
-              "AdaptiveMaxPool2d", "Dropout", "Flatten"}
 
 
 # --------------------------------------------------------------------------- probe sets
@@ -115,7 +112,8 @@ def measure_probe(model: nn.Module, probe: dict, noise_std: float = 0.0, batch_s
         raise ValueError("input noise is defined for natural images only, not for 2D scale detection")
     param = next(model.parameters(), None)
     device = param.device if param is not None else torch.device("cpu")
-    table = measure_batches(model, batches_of(probe, noisy_inputs(probe, noise_std).to(device), batch_size))
+    batches = batches_of(probe, noisy_inputs(probe, noise_std).to(device), batch_size)
+    table = measure_batches(model, batches, default_points(model, strict=True))
     if probe["perturbation"] == "diffeo":
         table.insert(table.columns.get_loc("draws") + 1, "temperature", probe["temperature"])
         return table.assign(delta_nominal=probe["delta"], cut=probe["cut"])
@@ -126,7 +124,7 @@ def measure_probe(model: nn.Module, probe: dict, noise_std: float = 0.0, batch_s
 def annotate_layers(table: pd.DataFrame) -> pd.DataFrame:
     """is_layer, layer (1..K), K and rel_depth = layer / K for one state's table (input row: 0)."""
     table = table.copy()
-    table["is_layer"] = ~table.kind.isin(NOT_LAYERS) & (table.kind != "input")
+    table["is_layer"] = (table.role == "layer") & (table.kind != "input")  # estimator.role_of
     n = int(table.is_layer.sum())
     table["layer"] = np.nan
     table.loc[table.is_layer, "layer"] = np.arange(1, n + 1)

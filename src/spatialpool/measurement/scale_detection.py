@@ -38,6 +38,7 @@ from spatialpool.perturbations.probes import perturbations
 from spatialpool.measurement.receptive_field import theory_receptive_field
 from spatialpool.measurement.estimator import measure_representations
 from spatialpool.measurement.sensitivity import Representations
+from spatialpool.models.registry import spec
 from spatialpool.models.simple_cnn import SimpleCNN, from_state, homogeneous, mean_channel
 
 MEASURE_COLUMNS = ["D", "G_plain", "G_rect", "R_plain", "R_rect"]
@@ -74,6 +75,8 @@ def sensitivity_table(net: SimpleCNN, probe: dict, batch_size: int) -> pd.DataFr
 def state_representations(ckpt: dict) -> dict[str, Callable]:
     """state -> represent(x) for every measured state of one seed's checkpoint record
     (training.checkpoints.load_checkpoint; see the module doc)."""
+    if spec(ckpt["arch"]["name"]).points != "hidden":
+        raise ValueError(f"{ckpt['arch']['name']}: its measurement points are not the net's hidden representations")
     nets = {state: from_state(ckpt["arch"], weights) for state, weights in ckpt["states"].items()
             if weights is not None}  # t_star is None for a seed that never interpolated
     reps = {state: net.hidden for state, net in nets.items()}

@@ -46,6 +46,8 @@ def scaled(channels: int, width_factor: float) -> int:
 class ScaledLinear(nn.Module):
     """y = x W^T * scale (+ b), W and b ~ N(0, 1): the scale lives in the forward pass."""
 
+    measurement_role = "inner"  # a linear map, measured but not a layer (measurement/estimator.py)
+
     def __init__(self, fan_in: int, fan_out: int, scale: float, bias: bool = True):
         super().__init__()
         self.in_features, self.out_features, self.scale = fan_in, fan_out, scale

@@ -9,6 +9,12 @@ it (this module imports no torch, so Snakemake can read it while it parses the r
 - ``kind``: ``"conv"`` (has convolution filters: channel shuffles, mean channel and filter
   spectra apply) or ``"fully_connected"``;
 - ``min_side``: the smallest square input side the architecture accepts (VGGs pool five times);
+- ``points``: where its representations f_k are measured (eq. 1). ``"modules"``: the outputs of
+  the modules measurement/estimator.py's ``default_points`` picks, strictly (a leaf module of a
+  type with no rule is an error, not a silent omission); activations, blocks and the output are
+  the layers the paper plots against depth, convolutions, normalisations, linear maps and
+  pooling are measured as inner points. ``"hidden"``: the net's own ``hidden(x)``, the list of
+  its hidden representations h_1 ... h_K (the 1D simple CNNs, sec. 4.1), every one a layer;
 - ``module``: the module that builds it (``spatialpool.models.architectures.ARCHITECTURES`` for the image
   architectures, ``spatialpool.models.simple_cnn`` for the 1D nets);
 - ``builder``: for an architecture defined outside the package, ``"module:callable"``, a callable
@@ -33,12 +39,15 @@ class Architecture:
     module: str
     min_side: int = 1
     builder: str | None = None
+    points: str = "modules"
 
     def __post_init__(self):
         if self.protocol not in ("sgd_cosine", "adam", "simple_cnn"):
             raise ValueError(f"{self.name}: unknown protocol family {self.protocol!r}")
         if self.kind not in ("conv", "fully_connected"):
             raise ValueError(f"{self.name}: unknown kind {self.kind!r}")
+        if self.points not in ("modules", "hidden"):
+            raise ValueError(f"{self.name}: unknown measurement points {self.points!r}")
 
     @property
     def is_conv(self) -> bool:
@@ -58,7 +67,7 @@ def spec(name: str) -> Architecture:
 
 
 _IMAGES = "spatialpool.models.architectures"
-register(Architecture("simple_cnn", "simple_cnn", "conv", "spatialpool.models.simple_cnn"))
+register(Architecture("simple_cnn", "simple_cnn", "conv", "spatialpool.models.simple_cnn", points="hidden"))
 for _depth in (2, 4, 6):
     register(Architecture(f"fcn{_depth}", "adam", "fully_connected", _IMAGES))
 register(Architecture("lenet", "sgd_cosine", "conv", _IMAGES))

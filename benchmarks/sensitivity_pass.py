@@ -114,7 +114,7 @@ def cnn_naive(args, model, images, temp):
 # ---------------------------------------------------------------- 1D SimpleCNN
 
 def setup_1d(args):
-    from spatialpool.perturbations.probes import make_probe_set, perturbations
+    from spatialpool.perturbations.probes import make_probe_set
     from spatialpool.data.scale_detection import Task, make_dataset
     from spatialpool.models.simple_cnn import SimpleCNN
 
@@ -123,8 +123,8 @@ def setup_1d(args):
     probe = make_probe_set(task, data["test_sites"], min(args.probe, len(data["test_sites"])), args.draws, 1)
     torch.manual_seed(0)
     net = SimpleCNN(12, args.width_1d, 3, 1).to(torch.float64).to(args.device)
-    pert = {k: torch.as_tensor(v, dtype=torch.float64, device=args.device) for k, v in perturbations(probe).items()}
-    return net, torch.as_tensor(probe["clean"], dtype=torch.float64, device=args.device), pert
+    pert = {k: torch.as_tensor(v, dtype=torch.float64, device=args.device) for k, v in probe["perturbed"].items()}
+    return net, torch.as_tensor(probe["x"], dtype=torch.float64, device=args.device), pert
 
 
 def d1_single(args, net, clean, pert):

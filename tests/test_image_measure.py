@@ -55,16 +55,16 @@ def test_scale_detection_probe_moves_each_pixel_to_a_neighbour():
     task = Task2D(side=12, xi=6, gap=2)
     splits = make_scale_detection_2d(task, 16, 20, seed=0, n_val=4, pad_to=16)
     probe = make_probe(splits, "scale_detection_2d", 10, 3, seed=2, task=dict(side=12, xi=6, gap=2))
-    assert probe["perturbation"] == "pixel_moves" and probe["deformed"].shape == (10, 3, 1, 16, 16)
+    assert probe["perturbation"] == "pixel_moves" and probe["perturbed"]["D"].shape == (10, 3, 1, 16, 16)
     assert (probe["displacement"] <= np.sqrt(2) + 1e-12).all() and (probe["displacement"] > 0).any()
     x = probe["x"]
     for i in range(10):
         for r in range(3):
-            d = probe["deformed"][i, r]
+            d = probe["perturbed"]["D"][i, r]
             assert d.sum() == pytest.approx(x[i].sum())  # the two pixels' mass is kept (collisions add up)
-            assert (probe["noisy"][i, r] - x[i]).norm() == pytest.approx((d - x[i]).norm())
+            assert (probe["perturbed"]["G"][i, r] - x[i]).norm() == pytest.approx((d - x[i]).norm())
     again = make_probe(splits, "scale_detection_2d", 10, 3, seed=2, task=dict(side=12, xi=6, gap=2))
-    assert torch.equal(again["deformed"], probe["deformed"])
+    assert torch.equal(again["perturbed"]["D"], probe["perturbed"]["D"])
 
 
 def test_layers_and_states_of_a_lenet():

@@ -79,10 +79,10 @@ def test_channel_mean_of_a_linear_net_is_the_mean_filter_net_only_for_balanced_f
     is a function of channel-mean(h_{k-1}) alone, and equals the mean-filter net's channel, iff
     the output-channel mean of W[:, c'] is the same filter for every c'. At k = 1 (one input
     channel) that always holds; beyond, it does not for generic filters, even positive ones."""
-    x = torch.as_tensor(probe["deformed"][:, 0], dtype=torch.float64)
+    x = torch.as_tensor(probe["perturbed"]["D"][:, 0], dtype=torch.float64)
     for balanced in (True, False):
         net = _linear_net(balanced=balanced)
-        pre = [h for h in net.hidden(x + torch.as_tensor(probe["eta"][:, 0]))]  # linear also under noise
+        pre = [h for h in net.hidden(x + probe["eta"][:, 0])]  # linear also under noise
         assert all(bool((h > 0).all()) for h in pre)
         a = channel_mean_hidden(net)(x)
         b = [h[:, :1] for h in mean_channel(net).hidden(x)]
@@ -236,3 +236,34 @@ def test_figure_b2_counts_undefined_seeds(tmp_path):
     legend, _ = _texts(fig)
     assert "relu, (b) mean-filter net defined for 4/4 seeds at k = 1-2, 2/4 at k = 3-6" in legend
     assert "tanh, (b) mean-filter net" in legend and "tanh, (a) trained, channel mean of $f_k$" in legend
+
+
+def test_one_probe_set_format_for_the_1d_tasks(probe, tmp_path):
+    """The 1D probe set is stored and read like the image ones (perturbations/probes.py): clean
+    signals x [P, 1, L] and every perturbation by name [P, R, 1, L], served by the registered
+    perturbation's batches (the estimator draws nothing)."""
+    from spatialpool.io import CorruptedIntermediate
+    from spatialpool.perturbations.probes import load_probe, save_probe
+    from spatialpool.perturbations.registry import batches_of
+
+    save_probe(probe, tmp_path / "p.pt")
+    back = load_probe(tmp_path / "p.pt")
+    assert back["perturbation"] == "pixel_moves" and back["x"].shape == (24, 1, 32)
+    assert set(back["perturbed"]) == {"D", "G_plain", "G_rect"}
+    x, pert = back["x"][:, None], back["perturbed"]
+    assert all(v.shape == (24, 2, 1, 32) for v in pert.values())
+    # matched noise: ||eta|| = ||tau x - x|| per image and draw; rectified noise is max(eta, 0)
+    torch.testing.assert_close((pert["G_plain"] - x).flatten(2).norm(dim=-1), (pert["D"] - x).flatten(2).norm(dim=-1))
+    torch.testing.assert_close(pert["G_rect"] - x, back["eta"].clamp(min=0), rtol=0, atol=1e-14)
+    ratio = (pert["D"] - x).pow(2).sum((-2, -1)) / x.pow(2).sum((-2, -1))
+    torch.testing.assert_close(back["deformation_ratio"], ratio)
+    # each 1-pixel move of a pixel of amplitude a adds 2 a^2 to ||tau x - x||^2: a multiple of a^2 = L/2
+    steps = ratio * x.pow(2).sum((-2, -1)) / 16
+    torch.testing.assert_close(steps, steps.round())
+    pieces = list(batches_of(back, back["x"], 7))
+    assert [len(b[0]) for b in pieces] == [7, 7, 7, 3]
+    for name in pert:
+        assert torch.equal(torch.cat([b[1][name] for b in pieces]), pert[name])
+    torch.save({"clean": probe["x"]}, tmp_path / "old.pt")  # an older layout is refused, with its name
+    with pytest.raises(CorruptedIntermediate, match="old.pt"):
+        load_probe(tmp_path / "old.pt")

@@ -52,7 +52,6 @@ def test_parsing_the_config_imports_no_torch():
 def test_every_registered_image_architecture_is_measured_strictly():
     """Each architecture declares its measurement points; with points="modules" every leaf module
     is either measured (and given a role) or skipped by rule, never silently left out."""
-    import torch
     from spatialpool.models.architectures import build
     from spatialpool.measurement.estimator import default_points, role_of
     from spatialpool.models.registry import REGISTRY, image_architectures

@@ -3,7 +3,7 @@ import pytest
 import torch
 
 from spatialpool.analysis.fits import loglog_slope
-from spatialpool.perturbations.probes import make_probe_set, perturbations
+from spatialpool.perturbations.probes import make_probe_set
 from spatialpool.measurement.receptive_field import theory_receptive_field
 from spatialpool.data.scale_detection import Task, make_dataset
 from baselines import sensitivities as two_pass
@@ -133,8 +133,8 @@ def _homogeneous_exponents(task, depth, fs, stride, k_min, k_max):
     data = make_dataset(task, 48, 0)
     probe = make_probe_set(task, data["test_sites"], 150, 4, seed=0)
     net = homogeneous(depth, fs, stride)
-    pert = {k: torch.tensor(v) for k, v in perturbations(probe).items()}
-    out = measure_representations(net.hidden, torch.tensor(probe["clean"]), pert)  # the workflow's estimator
+    pert = probe["perturbed"]
+    out = measure_representations(net.hidden, probe["x"], pert)  # the workflow's estimator
     a = theory_receptive_field(depth, fs, stride, task.length)
     w = slice(k_min - 1, k_max)
     return {m: loglog_slope(a[w], out[m][w]) for m in ("D", "G_rect", "G_plain")}

@@ -18,7 +18,7 @@ rule probe_set:
     input:
         rules.dataset.output,
     output:
-        f"{SD}/probes/{{task}}.npz",
+        f"{SD}/probes/{{task}}.pt",
     log:
         f"{LOGS}/probe_set/{{task}}.log",
     conda:

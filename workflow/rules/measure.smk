@@ -5,7 +5,7 @@
 rule sensitivity:
     input:
         weights=f"{SD}/train/{{experiment}}/weights.pt",
-        probe=lambda w: f"{SD}/probes/{experiment(w)['task']}.npz",
+        probe=lambda w: f"{SD}/probes/{experiment(w)['task']}.pt",
     output:
         f"{SD}/sensitivity/{{experiment}}/seed{{seed}}.csv",
     log:
@@ -24,7 +24,7 @@ rule sensitivity:
 
 rule theory_curves:
     input:
-        probe=lambda w: f"{SD}/probes/{experiment(w)['task']}.npz",
+        probe=lambda w: f"{SD}/probes/{experiment(w)['task']}.pt",
     output:
         f"{SD}/theory/{{experiment}}.csv",
     log:

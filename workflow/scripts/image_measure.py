@@ -4,7 +4,8 @@ import torch
 
 from spatialpool.models.registry import build
 from spatialpool.measurement.images import filter_spectra, measure_states
-from spatialpool.io import exit_briefly_on_corrupted_intermediate, read_table, read_torch
+from spatialpool.io import exit_briefly_on_corrupted_intermediate, read_table
+from spatialpool.perturbations.probes import load_probe
 from spatialpool.training.checkpoints import load_checkpoint
 
 sys.stdout = sys.stderr = open(snakemake.log[0], "w", buffering=1)
@@ -14,7 +15,7 @@ torch.set_num_threads(snakemake.threads)
 w, s = snakemake.wildcards, snakemake.params.settings
 summary = read_table(snakemake.input.summary).iloc[0]
 ckpt = load_checkpoint(snakemake.input.result, int(w.seed))
-probe = read_torch(snakemake.input.probe, weights_only=False)
+probe = load_probe(snakemake.input.probe)
 init, best = (build(ckpt["arch"], ckpt["states"][state]).eval() for state in ("init", "best"))
 print(f"{w.group}/{w.arch} noise {w.noise} seed {w.seed}: best epoch {ckpt['best_epoch']}, "
       f"test error {summary.best_test_error:.4f}")

@@ -1,8 +1,7 @@
 import sys
 
-import torch
-
 from spatialpool.measurement.images import make_probe
+from spatialpool.perturbations.probes import save_probe
 from spatialpool.image_workflow import load_dataset
 from spatialpool.io import exit_briefly_on_corrupted_intermediate
 
@@ -13,7 +12,7 @@ p = snakemake.params
 splits = load_dataset(p.spec, snakemake.input[0])
 probe = make_probe(splits, p.spec["kind"], p.probe["size"], p.probe["draws"], p.probe["seed"], p.probe["delta"],
                    p.probe["cut"], task=p.spec)
-torch.save(probe, snakemake.output[0])
+save_probe(probe, snakemake.output[0])
 extra = (f"temperature {probe['temperature']:.4g}" if probe["perturbation"] == "diffeo" else
          f"realised displacement {probe['displacement'].pow(2).mean().sqrt():.3f} px")
 print(f"{probe['size']} test images x {probe['draws']} draws, perturbation '{probe['perturbation']}' "

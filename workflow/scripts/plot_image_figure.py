@@ -2,7 +2,8 @@ import sys
 from pathlib import Path
 
 from spatialpool.figures import images as ip
-from spatialpool.io import exit_briefly_on_corrupted_intermediate, read_table, read_torch
+from spatialpool.io import exit_briefly_on_corrupted_intermediate, read_table
+from spatialpool.perturbations.probes import load_probe
 
 sys.stdout = sys.stderr = open(snakemake.log[0], "w", buffering=1)
 exit_briefly_on_corrupted_intermediate()  # a bad input file: its name and remedy, not a traceback
@@ -20,7 +21,7 @@ def read(files):
 
 
 if fig == "fig1":
-    probe = read_torch(i.probe, weights_only=False)
+    probe = load_probe(i.probe)
     ip.figure_1(probe, read(i.nets), read(i.correlations), stem, formats, dpi, title=p["group"],
                 learned_fraction=p.get("learned_fraction"))
 elif fig in ("fig3", "figC4"):

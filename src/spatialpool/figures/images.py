@@ -224,8 +224,8 @@ def figure_1(probe: dict, nets: pd.DataFrame, corr: pd.DataFrame, stem, formats,
     grid = fig.add_gridspec(2, 4, width_ratios=[1, 1, 2.4, 2.4])
     x = probe["x"][:1]
     # the first probe image's first draw, as the probe set stored it (never drawn again here)
-    stored = probe["example"] if probe["perturbation"] == "diffeo" else probe
-    deformed, noisy = stored["deformed"][0, 0], stored["noisy"][0, 0]
+    stored = probe["example"] if probe["perturbation"] == "diffeo" else probe["perturbed"]
+    deformed, noisy = stored["D"][0, 0], stored["G"][0, 0]
     images = [(x[0], "image $x$"), (deformed, r"$\tau x$"), (noisy, r"$x + \eta$"), (deformed - x[0], r"$\tau x - x$")]
     for i, (img, label) in enumerate(images):
         ax = fig.add_subplot(grid[i // 2, i % 2])

@@ -61,7 +61,7 @@ def make_probe(splits, kind: str, size: int, draws: int, seed: int, delta: float
         probe.update(perturbation=perturbation, delta=delta, cut=cut, temperature=temperature(delta, x.shape[-1], cut))
         # the first image's draws, exactly as measurement makes them, for figure 1 to show
         first = next(batches_of(probe, x[:1], 1))
-        probe["example"] = dict(deformed=first[1]["D"], noisy=first[1]["G"])
+        probe["example"] = first[1]  # {"D": [1, R, ...], "G": [1, R, ...]}
         return probe
     t = Task2D(side=task["side"], xi=task["xi"], gap=task["gap"])
     pixels = np.asarray(splits.info["test_pixels"])[index]                       # [P, 2, 2]
@@ -74,7 +74,7 @@ def make_probe(splits, kind: str, size: int, draws: int, seed: int, delta: float
     noisy = clean + matched_noise(clean, deformed, torch.Generator().manual_seed(seed))
     shape = (size, draws, *x.shape[1:])
     step = (moved - pixels[:, None]).astype(float)
-    probe.update(perturbation="pixel_moves", deformed=deformed.view(shape), noisy=noisy.view(shape),
+    probe.update(perturbation="pixel_moves", perturbed={"D": deformed.view(shape), "G": noisy.view(shape)},
                  displacement=torch.from_numpy(np.sqrt((step ** 2).sum(-1).mean(-1))),  # [P, R] RMS over the 2 pixels
                  deformation_ratio=((deformed - clean).flatten(1).pow(2).sum(1)
                                     / clean.flatten(1).pow(2).sum(1)).view(size, draws))
@@ -97,7 +97,7 @@ def measure_perturbed(model: nn.Module, clean: torch.Tensor, deformed: torch.Ten
                       batch_size: int = 100, points=None) -> pd.DataFrame:
     """D, G, R at every point for given perturbations: clean [P, ...], deformed and noisy [P, R, ...]
     (estimator.measure_batches on perturbations.registry.stored_batches)."""
-    probe = dict(deformed=deformed, noisy=noisy)
+    probe = dict(perturbed={"D": deformed, "G": noisy})
     return measure_batches(model, stored_batches(probe, clean, batch_size), points)
 
 

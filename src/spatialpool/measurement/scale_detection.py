@@ -34,7 +34,6 @@ import numpy as np
 import pandas as pd
 import torch
 
-from spatialpool.perturbations.probes import perturbations
 from spatialpool.measurement.receptive_field import theory_receptive_field
 from spatialpool.measurement.estimator import measure_representations
 from spatialpool.measurement.sensitivity import Representations
@@ -53,8 +52,8 @@ def channel_mean_hidden(net: SimpleCNN) -> Representations:
 
 def representation_table(represent: Representations, probe: dict, batch_size: int) -> pd.DataFrame:
     """Columns k, delta, D, G_plain, G_rect, R_plain, R_rect, defined for the layers of `represent`."""
-    clean = torch.as_tensor(probe["clean"], dtype=torch.float64)
-    pert = {k: torch.as_tensor(v, dtype=torch.float64) for k, v in perturbations(probe).items()}
+    clean = torch.as_tensor(probe["x"], dtype=torch.float64)
+    pert = {k: torch.as_tensor(v, dtype=torch.float64) for k, v in probe["perturbed"].items()}
     out = measure_representations(represent, clean, pert, batch_size)
     # the estimator's own rule (NaN where Delta is round-off), made explicit as a column
     defined = ~out["undefined"] & np.isfinite(out["D"]) & np.isfinite(out["G_plain"]) & np.isfinite(out["G_rect"])

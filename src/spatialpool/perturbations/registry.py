@@ -1,11 +1,13 @@
-"""Perturbations of image probe sets (paper eq. 1), registered by name, and the batches they yield.
+"""Perturbations of probe sets (paper eq. 1), registered by name, and the batches they yield.
 
-A probe set (measurement.images.make_probe) records which perturbation its images get
+A probe set (perturbations/probes.py: one format for the 1D tasks and the images) records which perturbation its images get
 (``probe["perturbation"]``) and everything that defines it. At measurement time the registered
 perturbation turns the probe set, with the images the net actually sees (the clean probe images,
 or those plus a fixed input noise for nets trained on noisy data), into batches
 
-    (clean [b, C, n, n], {"D": deformed [b, R, C, n, n], "G": noisy [b, R, C, n, n]}, realised)
+    (clean [b, C, *spatial], {name: perturbed [b, R, C, *spatial], ...}, realised)
+
+(images: "D" deformed and "G" noisy; the 1D tasks: "D", "G_plain" and "G_rect")
 
 where ``realised`` holds per (image, draw) the RMS displacement in pixels and
 ||tau x - x||^2 / ||x||^2. The estimator (estimator.measure_batches) only consumes
@@ -15,8 +17,8 @@ Registered perturbations:
 - ``diffeo``: smooth random diffeomorphisms at the authors' temperature (diffeo.py) and noise of
   the same norm per image and draw; each probe image's draws come from its own generator, seeded
   by (probe seed, image index), so batches of any size give the same draws;
-- ``pixel_moves`` (2D scale detection): the moved-pixel images and their matched noise, drawn once
-  when the probe set is made and stored in it.
+- ``pixel_moves`` (1D and 2D scale detection): the moved-pixel signals or images and their
+  matched noise, drawn once when the probe set is made and stored in it (``probe["perturbed"]``).
 
 ``register(name, batches)`` adds one: ``batches(probe, images, batch_size)`` must yield the triples
 above (tests/test_extension.py registers a toy one).
@@ -98,11 +100,11 @@ def diffeo_batches(probe: dict, images, batch_size: int):
 
 
 def stored_batches(probe: dict, images: torch.Tensor, batch_size: int):
-    """The perturbed images stored in the probe set (probe["deformed"], probe["noisy"] [P, R, ...])."""
+    """Every perturbation stored in the probe set, by name (probe["perturbed"]: {name: [P, R, ...]})."""
     for lo in range(0, len(images), batch_size):
         sl = slice(lo, lo + batch_size)
         realised = {k: probe[k][sl] for k in ("displacement", "deformation_ratio") if k in probe}
-        yield images[sl], {"D": probe["deformed"][sl], "G": probe["noisy"][sl]}, realised
+        yield images[sl], {name: v[sl] for name, v in probe["perturbed"].items()}, realised
 
 
 register("diffeo", diffeo_batches)

@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 import torch
 
-from spatialpool.data import images
+from spatialpool.data import cifar10, images
 from spatialpool.data.images import (
     DataIntegrityError,
     InputNoise,
@@ -18,9 +18,9 @@ from spatialpool.data.images import (
     load_digits_images,
     make_scale_detection_2d,
     move_pixels_2d,
-    prepare_cifar10,
     render_2d,
 )
+from spatialpool.data.cifar10 import prepare_cifar10
 
 
 pytestmark = pytest.mark.usefixtures("one_thread")
@@ -57,8 +57,8 @@ def tiny_cifar(tmp_path, monkeypatch):
     archive = tmp_path / "src" / "cifar-10-python.tar.gz"
     with tarfile.open(archive, "w:gz") as tar:
         tar.add(folder, arcname="cifar-10-batches-py")
-    monkeypatch.setattr(images, "CIFAR10_FILE_MD5", {p.name: _md5(p) for p in folder.iterdir()})
-    monkeypatch.setattr(images, "CIFAR10_ARCHIVE_MD5", _md5(archive))
+    monkeypatch.setattr(cifar10, "CIFAR10_FILE_MD5", {p.name: _md5(p) for p in folder.iterdir()})
+    monkeypatch.setattr(cifar10, "CIFAR10_ARCHIVE_MD5", _md5(archive))
     return dict(folder=folder, archive=archive, arrays=arrays)
 
 
@@ -113,7 +113,7 @@ def http_server(monkeypatch):
 
 def test_prepare_cifar10_downloads_once_into_the_cache(tiny_cifar, tmp_path, monkeypatch, http_server):
     base = http_server(tiny_cifar["archive"].parent)
-    monkeypatch.setattr(images, "CIFAR10_URL", f"{base}/cifar-10-python.tar.gz")
+    monkeypatch.setattr(cifar10, "CIFAR10_URL", f"{base}/cifar-10-python.tar.gz")
     cache, out = tmp_path / "cache", tmp_path / "out" / "c.npz"
     prepare_cifar10(out, cache_dir=cache, log=lambda m: None)
     _assert_matches(out, tiny_cifar["arrays"])
@@ -126,7 +126,7 @@ def test_prepare_cifar10_downloads_once_into_the_cache(tiny_cifar, tmp_path, mon
 
 
 def test_download_failure_names_the_file(tmp_path, monkeypatch, http_server):
-    monkeypatch.setattr(images, "CIFAR10_URL", f"{http_server(tmp_path)}/nowhere.tar.gz")
+    monkeypatch.setattr(cifar10, "CIFAR10_URL", f"{http_server(tmp_path)}/nowhere.tar.gz")
     out = tmp_path / "out" / "c.npz"
     with pytest.raises(DataIntegrityError, match="cifar-10-python.tar.gz"):
         prepare_cifar10(out, cache_dir=tmp_path / "cache", log=lambda m: None)
@@ -153,7 +153,7 @@ def test_missing_batch_file_is_named_and_nothing_is_written(tiny_cifar, tmp_path
 
 
 def test_archive_checksum_mismatch_is_named(tiny_cifar, tmp_path, monkeypatch):
-    monkeypatch.setattr(images, "CIFAR10_ARCHIVE_MD5", "0" * 32)
+    monkeypatch.setattr(cifar10, "CIFAR10_ARCHIVE_MD5", "0" * 32)
     out = tmp_path / "out" / "c.npz"
     with pytest.raises(DataIntegrityError, match=r"checksum mismatch.*cifar-10-python.tar.gz"):
         prepare_cifar10(out, source=tiny_cifar["archive"])
@@ -163,7 +163,7 @@ def test_archive_checksum_mismatch_is_named(tiny_cifar, tmp_path, monkeypatch):
 def test_unreadable_batch_with_matching_checksum_is_named(tiny_cifar, tmp_path, monkeypatch):
     path = tiny_cifar["folder"] / "data_batch_2"
     path.write_bytes(b"not a pickle")
-    monkeypatch.setitem(images.CIFAR10_FILE_MD5, "data_batch_2", _md5(path))
+    monkeypatch.setitem(cifar10.CIFAR10_FILE_MD5, "data_batch_2", _md5(path))
     out = tmp_path / "out" / "c.npz"
     with pytest.raises(DataIntegrityError, match=r"corrupted batch file .*data_batch_2"):
         prepare_cifar10(out, source=tiny_cifar["folder"])

@@ -1,6 +1,6 @@
 import sys
 
-from spatialpool.data.images import prepare_cifar10
+from spatialpool.data.cifar10 import prepare_cifar10
 
 sys.stdout = sys.stderr = open(snakemake.log[0], "w", buffering=1)
 

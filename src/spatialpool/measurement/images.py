@@ -48,7 +48,7 @@ from spatialpool.measurement.spectra import compare
 def make_probe(splits, kind: str, size: int, draws: int, seed: int, delta: float = 1.0,
                cut: int = 3, task: dict | None = None) -> dict:
     """The probe set of an ImageSplits: a seeded draw of `size` test images and their perturbations."""
-    from spatialpool.data.images import Task2D, move_pixels_2d, render_2d  # torchvision is slow to import: only here
+    from spatialpool.data.images import Task2D, move_pixels_2d, render_2d
     n = len(splits.x_test)
     if size > n:
         raise ValueError(f"probe size {size} is larger than the test set ({n} images)")

@@ -131,11 +131,11 @@ def test_kill_9_during_training_then_rerun_gives_identical_weights(tmp_path):
     got = torch.load(killed / "results/scale_detection/train/task1_relu/weights.pt")
     for seed in ref["seeds"]:
         for state in ("init", "t_star", "final"):
-            if ref["seeds"][seed][state] is None:  # a seed that never interpolated has no t* state
-                assert got["seeds"][seed][state] is None
+            if ref["seeds"][seed]["states"][state] is None:  # a seed that never interpolated has no t* state
+                assert got["seeds"][seed]["states"][state] is None
                 continue
-            for k, v in ref["seeds"][seed][state].items():
-                assert torch.equal(got["seeds"][seed][state][k], v), (seed, state, k)
+            for k, v in ref["seeds"][seed]["states"][state].items():
+                assert torch.equal(got["seeds"][seed]["states"][state][k], v), (seed, state, k)
     assert not any(states.glob("*.state")), "a finished run removes its state"
 
 

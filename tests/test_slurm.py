@@ -364,5 +364,5 @@ def test_job_killed_at_its_time_limit_is_resubmitted_and_resumes(start_snakemake
     theirs = torch.load(ref_dir / target, weights_only=False)
     for seed in (0, 1):
         for state in ("init", "t_star", "final"):
-            a, b = ours["seeds"][seed][state], theirs["seeds"][seed][state]
+            a, b = ours["seeds"][seed]["states"][state], theirs["seeds"][seed]["states"][state]
             assert a is not None and a.keys() == b.keys() and all(torch.equal(a[k], b[k]) for k in a), (seed, state)

@@ -3,7 +3,6 @@ from pathlib import Path
 
 from spatialpool.figures import images as ip
 from spatialpool.io import exit_briefly_on_corrupted_intermediate, read_table
-from spatialpool.perturbations.probes import load_probe
 
 sys.stdout = sys.stderr = open(snakemake.log[0], "w", buffering=1)
 exit_briefly_on_corrupted_intermediate()  # a bad input file: its name and remedy, not a traceback
@@ -21,6 +20,8 @@ def read(files):
 
 
 if fig == "fig1":
+    from spatialpool.perturbations.probes import load_probe  # imports torch: only the figure that shows the probe
+
     probe = load_probe(i.probe)
     ip.figure_1(probe, read(i.nets), read(i.correlations), stem, formats, dpi, title=p["group"],
                 learned_fraction=p.get("learned_fraction"))

@@ -18,7 +18,6 @@ def _config(tmp_path, name, seeds, block_size=4):
     cfg = yaml.safe_load(TINY.read_text())
     cfg["experiments"] = [e for e in cfg["experiments"] if e["name"] == "task1_relu"]
     cfg["experiments"][0]["seeds"] = seeds
-    cfg["figures"] = {"fig7": ["task1_relu"], "appendix_b": {"relu": "task1_relu", "tanh": "task1_relu"}}
     cfg.update(images=None, parts=["section4"], block_size=block_size)
     path = tmp_path / f"{name}.yaml"
     path.write_text(yaml.safe_dump(cfg))

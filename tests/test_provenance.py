@@ -21,12 +21,12 @@ import yaml
 from conftest import entry, ROOT, TINY, run_snakemake
 
 SD = "results/scale_detection"
-TANH_WEIGHTS = f"{SD}/train/task1_tanh/weights.pt"
+TANH_WEIGHTS = f"{SD}/train/task1_tanh/block0-1.pt"
 LENET_NET = "results/images/train/digits/lenet/noise0/seed0.pt"
 
 # Everything computed from task1_tanh's weights. Its theory curves are not (they depend on its net
 # and probe set only), nor is anything of the other experiments or of the real-image half.
-TANH_DOWNSTREAM = {"train", "select_checkpoints", "sensitivity", "receptive_field", "filters",
+TANH_DOWNSTREAM = {"train", "training_summary", "select_checkpoints", "sensitivity", "receptive_field", "filters",
                    "collect_experiment", "fit_exponents", "fits_table", "figB1", "figB2", "fig_training",
                    "fig_receptive_field", "scorecard"}
 NOT_TANH_DOWNSTREAM = {"dataset", "probe_set", "theory_curves", "diffusion", "fig_appendix_A", "fig7",
@@ -153,9 +153,9 @@ def test_training_killed_after_a_change_reruns_that_experiment_downstream(workdi
     assert_tanh_weights_and_downstream_only(planned(workdir, changed))
     # not only through the default target, which asks for every intermediate: a figure computed from
     # the weights carries their settings, so asking for the figure alone retrains them too
-    assert ("train", {"experiment": "task1_tanh"}) in planned(workdir, changed, "fig_training")
+    assert ("train", {"experiment": "task1_tanh", "block": "0-1"}) in planned(workdir, changed, "fig_training")
 
-    relu_weights = (workdir / f"{SD}/train/task1_relu/weights.pt").stat().st_mtime_ns
+    relu_weights = (workdir / f"{SD}/train/task1_relu/block0-1.pt").stat().st_mtime_ns
     theory = (workdir / f"{SD}/theory/task1_tanh.csv").stat().st_mtime_ns
     run_snakemake(workdir, configfile=changed)
     weights = (workdir / TANH_WEIGHTS).stat().st_mtime_ns
@@ -168,7 +168,7 @@ def test_training_killed_after_a_change_reruns_that_experiment_downstream(workdi
     assert len(affected) == 5 + 2 * 4 + 4 * 2
     stale = [f for f in affected if (workdir / f).stat().st_mtime_ns < weights]
     assert not stale, f"older than the new weights: {stale}"
-    assert (workdir / f"{SD}/train/task1_relu/weights.pt").stat().st_mtime_ns == relu_weights
+    assert (workdir / f"{SD}/train/task1_relu/block0-1.pt").stat().st_mtime_ns == relu_weights
     assert (workdir / f"{SD}/theory/task1_tanh.csv").stat().st_mtime_ns == theory
     assert planned(workdir, changed) == []
 
@@ -180,7 +180,7 @@ def test_weights_deleted_after_a_change_rerun_that_experiment_downstream(workdir
     changed = write_config(tmp_path, lambda c: entry(c["experiments"], "task1_tanh")["train"].update(lr=0.02))
     (workdir / TANH_WEIGHTS).unlink()
     assert_tanh_weights_and_downstream_only(planned(workdir, changed))
-    assert ("train", {"experiment": "task1_tanh"}) in planned(workdir, changed, "fig_training")
+    assert ("train", {"experiment": "task1_tanh", "block": "0-1"}) in planned(workdir, changed, "fig_training")
 
 
 @pytest.mark.workflow

@@ -99,7 +99,7 @@ def _config(tmp_path):
 
 
 def _snakemake(workdir, configfile):
-    target = "results/scale_detection/train/task1_relu/weights.pt"
+    target = "results/scale_detection/train/task1_relu/block0-1.pt"
     return [sys.executable, "-m", "snakemake", "-s", str(ROOT / "Snakefile"), "--directory", str(workdir),
             "--configfile", str(configfile), "--cores", "1", target]
 
@@ -120,15 +120,15 @@ def test_kill_9_during_training_then_rerun_gives_identical_weights(tmp_path):
     time.sleep(1.0)  # a few more saves, mid-training
     os.killpg(proc.pid, signal.SIGKILL)
     proc.wait()
-    assert not (killed / "results/scale_detection/train/task1_relu/weights.pt").exists()
+    assert not (killed / "results/scale_detection/train/task1_relu/block0-1.pt").exists()
 
     # A killed Snakemake leaves its lock behind: unlock, then rerun (the profile reruns incomplete jobs).
     subprocess.run(_snakemake(killed, configfile) + ["--unlock"], check=True, capture_output=True, timeout=600)
     subprocess.run(_snakemake(killed, configfile), check=True, capture_output=True, timeout=600)
-    log = (killed / "logs/train/task1_relu.log").read_text()
+    log = (killed / "logs/train/task1_relu/block0-1.log").read_text()
     assert "resuming from" in log
-    ref = torch.load(reference / "results/scale_detection/train/task1_relu/weights.pt")
-    got = torch.load(killed / "results/scale_detection/train/task1_relu/weights.pt")
+    ref = torch.load(reference / "results/scale_detection/train/task1_relu/block0-1.pt")
+    got = torch.load(killed / "results/scale_detection/train/task1_relu/block0-1.pt")
     for seed in ref["seeds"]:
         for state in ("init", "t_star", "final"):
             if ref["seeds"][seed]["states"][state] is None:  # a seed that never interpolated has no t* state

@@ -337,7 +337,7 @@ def test_job_killed_at_its_time_limit_is_resubmitted_and_resumes(start_snakemake
     cfg, ref_cfg = tmp_path / "config.yaml", tmp_path / "reference.yaml"
     cfg.write_text(yaml.safe_dump(config, sort_keys=False))
     ref_cfg.write_text(yaml.safe_dump({**config, "resume": {"enabled": False}}, sort_keys=False))
-    target = "results/scale_detection/train/task1_relu/weights.pt"
+    target = "results/scale_detection/train/task1_relu/block0-1.pt"
 
     # the same training uninterrupted, locally, side by side with the SLURM run
     ref_dir = tmp_path / "reference"
@@ -356,7 +356,7 @@ def test_job_killed_at_its_time_limit_is_resubmitted_and_resumes(start_snakemake
     attempts = sorted(run.jobs_of("train"), key=lambda r: int(r["JobIDRaw"]))
     assert attempts[0]["State"] == "TIMEOUT" and attempts[0]["Timelimit"] == "00:01:00", attempts
     assert [(r["State"], r["Timelimit"]) for r in attempts[1:]] == [("COMPLETED", "00:10:00")], attempts
-    log = (tmp_path / "slurm/logs/train/task1_relu.log").read_text()
+    log = (tmp_path / "slurm/logs/train/task1_relu/block0-1.log").read_text()
     resumed = [int(s) for s in re.findall(r"resuming from \S+ at step (\d+)", log)]
     assert len(resumed) == 1 and 0 < resumed[0] < TIMEOUT_TRAIN["max_steps"], log[-3000:]
 

@@ -52,7 +52,7 @@ def test_scorecard_keeps_its_golden_claims_and_verdicts(finished):
 def test_every_rule_logs(finished):
     logs = list((finished / "logs").rglob("*.log"))
     assert len(logs) >= 40 and all(f.stat().st_size > 0 for f in logs if "train" in f.parts)
-    train_log = (finished / "logs/train/task1_relu.log").read_text()
+    train_log = (finished / "logs/train/task1_relu/block0-1.log").read_text()
     assert "seed 0 (init" in train_log and "seed 1 (init" in train_log and "2 seeds stacked" in train_log
 
 

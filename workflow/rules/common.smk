@@ -1,5 +1,6 @@
 import hashlib
 import json
+import re
 import sys
 
 from snakemake.exceptions import WorkflowError
@@ -58,6 +59,7 @@ wildcard_constraints:
     experiment="|".join(EXPERIMENTS),
     task="|".join(CFG["tasks"]),
     seed=r"\d+",
+    block=r"\d+(-\d+)*",
     dataset=_alternatives(IMAGE_DATASETS),
     group=_alternatives(IMAGE_GROUPS),
     arch=_alternatives({a for g in IMAGE_GROUPS.values() for a in g["archs"]}),
@@ -85,6 +87,57 @@ def task_of(wildcards):
 
 def seeds_of(name):
     return CFG["experiments"][name]["seeds"]
+
+
+def block_name(seeds):
+    """The block of these seeds in paths: its seeds, sorted, joined by '-' (block0-1-2-3.pt)."""
+    return "-".join(str(s) for s in sorted(seeds))
+
+
+_BLOCKS = {}
+
+
+def seed_blocks(name):
+    """An experiment's training jobs: block name -> its seeds (README, 'Training jobs').
+
+    A block trains its seeds stacked in one job. A block already on disk keeps its seeds, so
+    adding seeds to an experiment makes new blocks of only the new seeds and leaves finished ones
+    alone; the seeds no block holds yet are cut, in config order, into blocks of `block_size`.
+    A seed's result does not depend on its block mates (tests/test_stacked.py), so a fresh run
+    and a grown one give the same tables. An on-disk block of seeds that are no longer configured
+    is not used; one that still holds some is, and retrains all of its seeds if its settings change.
+    Computed once per run: the blocks a run plans are the blocks it makes."""
+    if name in _BLOCKS:
+        return _BLOCKS[name]
+    seeds = seeds_of(name)
+    on_disk = []
+    for path in Path(f"{SD}/train/{name}").glob("block*.pt"):
+        m = re.fullmatch(r"block(\d+(?:-\d+)*)\.pt", path.name)
+        if m:
+            on_disk.append(sorted(int(s) for s in m[1].split("-")))
+    blocks, covered = {}, set()
+    for members in sorted(on_disk, key=lambda m: (-len(set(m) & set(seeds)), m)):
+        live = set(members) & set(seeds)
+        if live and not live & covered:
+            blocks[block_name(members)] = members
+            covered |= live
+    rest = [s for s in seeds if s not in covered]
+    size = CFG["block_size"]
+    for i in range(0, len(rest), size):
+        blocks[block_name(rest[i : i + size])] = sorted(rest[i : i + size])
+    _BLOCKS[name] = blocks
+    return blocks
+
+
+def block_file(name, seed, suffix=".pt"):
+    """The training output of the block that holds this seed of the experiment."""
+    block = next(b for b, members in seed_blocks(name).items() if int(seed) in members)
+    return f"{SD}/train/{name}/block{block}{suffix}"
+
+
+def block_files(suffix):
+    """Input function: this output of every training block of the wildcards' experiment."""
+    return lambda w: [f"{SD}/train/{w.experiment}/block{b}{suffix}" for b in seed_blocks(w.experiment)]
 
 
 def per_seed(pattern):
@@ -182,6 +235,19 @@ def trained(name):
     return dict(task=CFG["tasks"][e["task"]], experiment={k: v for k, v in e.items() if k != "fit"})
 
 
+def seed_trained(name):
+    """One seed's weights (from the train rule), as trained() but without the seed list, which a seed's result does
+    not depend on (its block is in its input's path)."""
+    out = trained(name)
+    out["experiment"] = {k: v for k, v in out["experiment"].items() if k != "seeds"}
+    return out
+
+
+def seed_measured(name):
+    """One seed's tables (sensitivity, receptive field, filters): measured() but the seed list."""
+    return dict(trained=seed_trained(name), probed=probed(name), probe=CFG["probe"])
+
+
 def measured(name):
     """An experiment's per-seed tables, theory curves and collected table (probe.batch_size too)."""
     return dict(trained=trained(name), probed=probed(name), probe=CFG["probe"])
@@ -239,8 +305,10 @@ def intermediates(names):
     tasks = sorted({CFG["experiments"][e]["task"] for e in names})
     out = expand(list(rules.dataset.output) + list(rules.probe_set.output), task=tasks)
     for e in names:
+        for block in seed_blocks(e):
+            out += expand(list(rules.train.output), experiment=e, block=block)
         for step in (
-            rules.train,
+            rules.training_summary,
             rules.select_checkpoints,
             rules.theory_curves,
             rules.collect_experiment,

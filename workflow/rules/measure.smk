@@ -4,7 +4,7 @@
 
 rule sensitivity:
     input:
-        weights=f"{SD}/train/{{experiment}}/weights.pt",
+        weights=lambda w: block_file(w.experiment, w.seed),
         probe=lambda w: f"{SD}/probes/{experiment(w)['task']}.pt",
     output:
         f"{SD}/sensitivity/{{experiment}}/seed{{seed}}.csv",
@@ -17,7 +17,7 @@ rule sensitivity:
     threads: 1
     params:
         batch_size=CFG["probe"]["batch_size"],
-        upstream=lambda w: upstream(measured(w.experiment)),
+        upstream=lambda w: upstream(seed_measured(w.experiment)),
     script:
         "../scripts/measure_sensitivity.py"
 
@@ -43,7 +43,7 @@ rule theory_curves:
 
 rule receptive_field:
     input:
-        f"{SD}/train/{{experiment}}/weights.pt",
+        lambda w: block_file(w.experiment, w.seed),
     output:
         f"{SD}/receptive_field/{{experiment}}/seed{{seed}}.csv",
     log:
@@ -52,14 +52,14 @@ rule receptive_field:
         CONDA_ENV
     params:
         length=lambda w: task_of(w)["length"],
-        upstream=lambda w: upstream(trained(w.experiment)),
+        upstream=lambda w: upstream(seed_trained(w.experiment)),
     script:
         "../scripts/receptive_field.py"
 
 
 rule filters:
     input:
-        f"{SD}/train/{{experiment}}/weights.pt",
+        lambda w: block_file(w.experiment, w.seed),
     output:
         mean=f"{SD}/filters/{{experiment}}/seed{{seed}}_mean_filters.csv",
         spectra=f"{SD}/filters/{{experiment}}/seed{{seed}}_spectra.csv",
@@ -68,6 +68,6 @@ rule filters:
     conda:
         CONDA_ENV
     params:
-        upstream=lambda w: upstream(trained(w.experiment)),
+        upstream=lambda w: upstream(seed_trained(w.experiment)),
     script:
         "../scripts/filters.py"

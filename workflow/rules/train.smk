@@ -1,17 +1,18 @@
-# Every seed of an experiment trains in one job, as one stacked model (spatialpool.models.stacked):
-# several times the seed-steps per second of one seed per job at small widths, and one GPU per
-# experiment at large ones. Changing the seed list therefore retrains the experiment.
+# The seeds of an experiment train in blocks, each block one job and one stacked model
+# (spatialpool.models.stacked): several times the seed-steps per second of one seed per job at small
+# widths, and one GPU per block at large ones. Blocks are in common.smk (seed_blocks): adding seeds
+# trains only the new ones. Every seed's result is its own record in its block's checkpoint.
 rule train:
     input:
         lambda w: f"{SD}/data/{experiment(w)['task']}.npz",
     output:
-        weights=f"{SD}/train/{{experiment}}/weights.pt",
-        history=f"{SD}/train/{{experiment}}/history.csv",
-        summary=f"{SD}/train/{{experiment}}/summary.csv",
+        weights=f"{SD}/train/{{experiment}}/block{{block}}.pt",
+        history=f"{SD}/train/{{experiment}}/block{{block}}_history.csv",
+        summary=f"{SD}/train/{{experiment}}/block{{block}}_summary.csv",
     log:
-        f"{LOGS}/train/{{experiment}}.log",
+        f"{LOGS}/train/{{experiment}}/block{{block}}.log",
     benchmark:
-        f"{RESULTS}/benchmarks/train/{{experiment}}.tsv"
+        f"{RESULTS}/benchmarks/train/{{experiment}}/block{{block}}.tsv"
     conda:
         CONDA_ENV
     threads: 1
@@ -22,14 +23,32 @@ rule train:
         activation=lambda w: experiment(w)["activation"],
         net=lambda w: canonical(experiment(w)["net"]),
         train=lambda w: canonical(experiment(w)["train"]),
-        seeds=lambda w: seeds_of(w.experiment),
+        seeds=lambda w: [int(s) for s in w.block.split("-")],
     script:
         "../scripts/train.py"
 
 
+rule training_summary:
+    input:
+        summaries=block_files("_summary.csv"),
+        histories=block_files("_history.csv"),
+    output:
+        summary=f"{SD}/train/{{experiment}}/summary.csv",
+        history=f"{SD}/train/{{experiment}}/history.csv",
+    log:
+        f"{LOGS}/training_summary/{{experiment}}.log",
+    conda:
+        CONDA_ENV
+    params:
+        seeds=lambda w: seeds_of(w.experiment),
+        upstream=lambda w: upstream(trained(w.experiment)),
+    script:
+        "../scripts/training_summary.py"
+
+
 rule select_checkpoints:
     input:
-        rules.train.output.summary,
+        rules.training_summary.output.summary,
     output:
         f"{SD}/selection/{{experiment}}.csv",
     log:

@@ -131,6 +131,15 @@ def train_seeds(nets: list[SimpleCNN], x_train, y_train, x_test, y_test, cfg: Tr
     the same arithmetic as the full step (it adds wd * W to a gradient of zeros), so the weights
     are bitwise unchanged. Knowing that a batch is idle takes the loss on the host, a sync per
     step, so by default (None) this is done on the CPU only.
+
+    A seed's result does not depend on which seeds share the stack (the workflow's training jobs
+    are blocks of seeds, README 'Training jobs'): its weights, t*, stop step and error curves are
+    bitwise those of the seed trained alone on CPU (tests/test_stacked.py), because every seed owns
+    its own slice of each batched product and its own generator, and a skipped idle step changes
+    no weight. Only the recorded losses agree to float32 rounding rather than bitwise: the stack
+    evaluates them for all seeds in one reduction, summed in another order. A GPU's batched
+    products may use other kernels for other stack sizes, so there the weights agree to float
+    rounding, not bitwise.
     """
     n_seeds, depth, width = len(nets), nets[0].depth, nets[0].width
     device = x_train.device

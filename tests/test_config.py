@@ -66,3 +66,17 @@ def test_snakemake_stops_before_any_job_with_a_clear_message(tmp_path):
     assert "Invalid configuration (nothing was run)" in out and "probe.size: 10000" in out
     assert "Traceback" not in out
     assert not (tmp_path / "results").exists()
+
+
+def test_keyed_fills_every_top_level_default_of_the_schema():
+    """A config without a key the schema gives a default for (an older or hand-made config file)
+    gets that default, not a KeyError while the DAG is built."""
+    from spatialpool.config import DEFAULTS, keyed
+
+    schema = yaml.safe_load(SCHEMA.read_text())
+    defaults = {k: v["default"] for k, v in schema["properties"].items() if "default" in v}
+    assert DEFAULTS == defaults
+    bare = yaml.safe_load((ROOT / "config.yaml").read_text())
+    for key in defaults:
+        bare.pop(key, None)
+    assert {k: keyed(bare)[k] for k in defaults} == defaults

@@ -26,7 +26,7 @@ LENET_NET = "results/images/train/digits/lenet/noise0/seed0.pt"
 
 # Everything computed from task1_tanh's weights. Its theory curves are not (they depend on its net
 # and probe set only), nor is anything of the other experiments or of the real-image half.
-TANH_DOWNSTREAM = {"train", "training_summary", "select_checkpoints", "sensitivity", "receptive_field", "filters",
+TANH_DOWNSTREAM = {"train", "collect_training", "select_checkpoints", "sensitivity", "receptive_field", "filters",
                    "collect_experiment", "fit_exponents", "fits_table", "figB1", "figB2", "fig_training",
                    "fig_receptive_field", "scorecard"}
 NOT_TANH_DOWNSTREAM = {"dataset", "probe_set", "theory_curves", "diffusion", "fig_appendix_A", "fig7",

@@ -12,7 +12,7 @@ localrules:
     appendix_a,
     appendix_b,
     appendix_c,
-    training_summary,
+    collect_training,
     select_checkpoints,
     collect_experiment,
     fit_exponents,

@@ -308,7 +308,7 @@ def intermediates(names):
         for block in seed_blocks(e):
             out += expand(list(rules.train.output), experiment=e, block=block)
         for step in (
-            rules.training_summary,
+            rules.collect_training,
             rules.select_checkpoints,
             rules.theory_curves,
             rules.collect_experiment,

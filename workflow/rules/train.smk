@@ -28,7 +28,7 @@ rule train:
         "../scripts/train.py"
 
 
-rule training_summary:
+rule collect_training:
     input:
         summaries=block_files("_summary.csv"),
         histories=block_files("_history.csv"),
@@ -36,19 +36,19 @@ rule training_summary:
         summary=f"{SD}/train/{{experiment}}/summary.csv",
         history=f"{SD}/train/{{experiment}}/history.csv",
     log:
-        f"{LOGS}/training_summary/{{experiment}}.log",
+        f"{LOGS}/collect_training/{{experiment}}.log",
     conda:
         CONDA_ENV
     params:
         seeds=lambda w: seeds_of(w.experiment),
         upstream=lambda w: upstream(trained(w.experiment)),
     script:
-        "../scripts/training_summary.py"
+        "../scripts/collect_training.py"
 
 
 rule select_checkpoints:
     input:
-        rules.training_summary.output.summary,
+        rules.collect_training.output.summary,
     output:
         f"{SD}/selection/{{experiment}}.csv",
     log:

@@ -12,4 +12,5 @@ p = snakemake.params
 probe = make_probe_set(task_from_config(p.task), data["test_sites"], p.size, p.draws, p.seed)
 print(f"{p.size} probe images from the test set, {p.draws} draws each, seed {p.seed}; "
       f"mean ||tau x - x||^2 / ||x||^2 = {probe['deformation_ratio'].mean():.4f}")
+probe.update(dataset=snakemake.wildcards.task, data_seed=int(data["seed"]))  # provenance
 save_probe(probe, snakemake.output[0])

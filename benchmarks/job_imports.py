@@ -28,6 +28,7 @@ ENV = {**os.environ, "PYTHONPATH": str(ROOT / "src") + os.pathsep + os.environ.g
 
 
 def rule_scripts() -> dict[str, str]:
+    """Rule name -> its script's stem, read from the rule files (tests/test_docs.py uses it too)."""
     out = {}
     for smk in sorted((ROOT / "workflow/rules").glob("*.smk")):
         for name, body in re.findall(r"^rule (\w+):\n((?:[ \t]+.*\n|\n)*)", smk.read_text(), re.M):

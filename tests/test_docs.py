@@ -3,17 +3,7 @@ import ast
 import re
 
 from conftest import ROOT
-
-
-def rule_scripts() -> dict[str, str]:
-    """Rule name -> its script's stem, read from the rule files."""
-    out = {}
-    for smk in sorted((ROOT / "workflow/rules").glob("*.smk")):
-        for name, body in re.findall(r"^rule (\w+):\n((?:[ \t]+.*\n|\n)*)", smk.read_text(), re.M):
-            m = re.search(r'script:\s*\n\s*"\.\./scripts/(\w+)\.py"', body)
-            if m:
-                out[name] = m[1]
-    return out
+from job_imports import rule_scripts  # benchmarks/ (on the path through conftest)
 
 
 PACKAGE = ROOT / "src/spatialpool"

@@ -248,3 +248,32 @@ def test_interrupted_training_resumes_to_the_same_result(tmp_path):
     import pandas as pd
     curves = lambda h: pd.DataFrame(h).drop(columns="wall_s")
     pd.testing.assert_frame_equal(curves(whole.history), curves(resumed.history), check_exact=True)
+
+
+def test_trajectory_states_are_the_weights_after_their_epochs_and_survive_a_resume(tmp_path):
+    from spatialpool.training.resume import Checkpointer
+
+    data = tiny_data()
+    cfg = ImageTrainConfig(epochs=4, batch_size=8, lr=0.05, trajectory_epochs=[4, 1, 2, 2], **QUIET)
+    assert cfg.trajectory_epochs == (1, 2, 4)
+    _, whole = run_seed("lenet", data, cfg, seed=1, width_factor=0.25, log=lambda m: None)
+    assert {"epoch1", "epoch2", "epoch4"} <= set(whole.states) and "epoch3" not in whole.states
+    assert all(torch.equal(whole.states["epoch4"][k], v) for k, v in whole.states["final"].items())
+    assert any(not torch.equal(whole.states["epoch1"][k], v) for k, v in whole.states["epoch2"].items())
+    # stopped after epoch 1 and resumed: the trajectory states saved before the stop come back
+    state = tmp_path / "run.state"
+    stopper = Checkpointer(state, interval_s=0, log=lambda m: None)
+    with pytest.raises(SystemExit):
+        run_seed("lenet", data, cfg, seed=1, width_factor=0.25, log=lambda m: stopper.request_stop(), checkpointer=stopper)
+    _, resumed = run_seed("lenet", data, cfg, seed=1, width_factor=0.25, log=lambda m: None,
+                          checkpointer=Checkpointer(state, interval_s=1e9, log=lambda m: None))
+    for name in ("epoch1", "epoch2", "epoch4"):
+        assert all(torch.equal(whole.states[name][k], v) for k, v in resumed.states[name].items())
+    save_result(whole, tmp_path / "run.pt")
+    assert set(load_checkpoint(tmp_path / "run.pt", 1)["states"]) >= {"init", "best", "final", "epoch1", "epoch4"}
+
+
+@pytest.mark.parametrize("epochs", [[0], [5], [-1]])
+def test_trajectory_epochs_outside_the_run_are_refused(epochs):
+    with pytest.raises(ValueError, match="trajectory_epochs"):
+        ImageTrainConfig(epochs=4, trajectory_epochs=epochs)

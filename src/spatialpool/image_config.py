@@ -5,6 +5,8 @@ every problem names its dotted key, all at once (as spatialpool.config does for 
 """
 from __future__ import annotations
 
+from pathlib import Path
+
 from spatialpool.models.registry import image_architectures
 from spatialpool.models.registry import spec as registered
 from spatialpool.data.kinds import DATASET_KINDS
@@ -44,6 +46,13 @@ def image_problems(config: dict) -> list[str]:
                 out.append(f"{key}.gap: {d['gap']} is larger than the scale xi = {d['xi']}")
             if d.get("pad_to", 32) < d["side"]:
                 out.append(f"{key}.pad_to: {d['pad_to']} is smaller than the image side {d['side']}")
+        if d["kind"] == "cifar10" and d.get("n_train") is not None and d["n_train"] > 50000 - d["n_val"]:
+            out.append(f"{key}.n_train: {d['n_train']} is more than the {50000 - d['n_val']} training images "
+                       f"left after n_val = {d['n_val']}")
+        source = config.get("cifar10_source")
+        if d["kind"] == "cifar10" and source is not None and not Path(source).exists():
+            out.append(f"cifar10_source: {source} does not exist (give the official archive, its extracted "
+                       "batches, or an image folder or archive; null downloads the official archive)")
         if probe["size"] > n_test(d) and any(g["dataset"] == name for g in groups.values()):
             out.append(f"images.probe.size: {probe['size']} is larger than the test set of '{name}' ({n_test(d)} images); "
                        "the probe set is drawn from the test set")
@@ -73,7 +82,9 @@ def image_problems(config: dict) -> list[str]:
     figs = images["figures"]
     detection = tuple(n for n, k in DATASET_KINDS.items() if k.task == "scale_detection")
     for role, kinds in (("images", natural), ("scale_detection", detection)):
-        name = figs[role]
+        name = figs.get(role)
+        if name is None:
+            continue  # no group shown in that role: its panels say 'not in this configuration'
         if name not in groups:
             out.append(f"images.figures.{role}: unknown group '{name}'; allowed: {sorted(groups)}")
         elif datasets.get(groups[name]["dataset"], {}).get("kind") not in kinds:
@@ -86,7 +97,7 @@ def image_problems(config: dict) -> list[str]:
         for i, arch in enumerate(figs.get(fig, [])):
             if arch not in trained | models:
                 out.append(f"images.figures.{fig}[{i}]: '{arch}' is neither trained in a group nor an ImageNet model")
-    for r, row in enumerate(figs.get("figC2", [])):
+    for r, row in enumerate(figs.get("figC2", []) if figs.get("scale_detection") else []):
         for i, arch in enumerate(row):
             if arch not in trained:
                 out.append(f"images.figures.figC2[{r}][{i}]: '{arch}' is not trained in any group")

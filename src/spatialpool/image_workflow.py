@@ -141,12 +141,13 @@ def load_dataset(spec: dict, path):
     from spatialpool.data.images import ImageSplits, load_cifar10
     from .io import read_torch
     if not kind(spec["kind"]).generated:  # the one prepared kind: CIFAR-10 (rule cifar10_dataset)
-        return load_cifar10(path, n_val=spec["n_val"], split_seed=spec["split_seed"])
+        return load_cifar10(path, n_val=spec["n_val"], split_seed=spec["split_seed"],
+                            n_train=spec.get("n_train"), n_test=spec.get("n_test"))
     return ImageSplits(**read_torch(path, weights_only=False))
 
 
 def n_test(spec: dict) -> int:
-    """Test-set size of a data set's config entry (CIFAR-10's is fixed at 10000)."""
+    """Test-set size of a data set's config entry (CIFAR-10: 10000 unless the entry's n_test)."""
     return kind(spec["kind"]).test_size(spec)
 
 

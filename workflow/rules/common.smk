@@ -36,7 +36,12 @@ CONDA_ENV = "../../envs/spatialpool.yaml"
 # The real-image half (paper sec. 2-3, app. C; README, 'Real images'); all empty without `images:`.
 IM = f"{RESULTS}/images"
 IMAGES = CFG["images"]  # keyed by name; {} without an images section
-IMAGE_DATASETS = IMAGES.get("datasets", {})
+# CIFAR-10's location is one top-level key, read into every cifar10 entry (a change of source
+# changes the entry, so everything made from it reruns).
+IMAGE_DATASETS = {
+    name: {**spec, "source": CFG["cifar10_source"]} if spec["kind"] == "cifar10" else spec
+    for name, spec in IMAGES.get("datasets", {}).items()
+}
 IMAGE_GROUPS = IMAGES.get("groups", {})
 IMAGENET = IMAGES.get("imagenet")
 # One order for every rule that pairs group names with files (as EXPERIMENTS).
@@ -46,8 +51,23 @@ IMAGE_FIGS = IMAGES.get("figures", {})
 IMG_GROUP = IMAGE_FIGS.get("images")  # the group drawn where the paper shows CIFAR-10
 SD_GROUP = IMAGE_FIGS.get("scale_detection")
 # Appendix C's figures (figC6 shows ImageNet models: only with images.imagenet)
-IMAGE_APPENDIX_C_FIGURES = ["figC1", "figC2", "figC3", "figC4", "figC5", "figC7", "fig_image_training"] + (
-    ["figC6"] if IMAGENET else []
+# Groups whose nets record their training trajectory (train.trajectory_epochs): fig_trajectory
+TRAJECTORY_GROUPS = (
+    sorted(
+        {
+            n["group"]
+            for n in IW.grid(IMAGES)
+            if IW.train_params(IMAGES, n["group"], n["arch"], n["noise"])["trajectory_epochs"]
+        }
+    )
+    if IMAGES
+    else []
+)
+IMAGE_APPENDIX_C_FIGURES = (
+    (["figC1", "figC2"] if SD_GROUP else [])
+    + (["figC3", "figC4"] if IMG_GROUP else [])
+    + ["figC5", "figC7", "fig_image_training"]
+    + (["figC6"] if IMAGENET else [])
 )
 
 
@@ -178,6 +198,17 @@ def image_nets(groups=None):
     return IW.grid(IMAGES, groups)
 
 
+def trajectory_nets(groups=None):
+    """Nets whose training records a trajectory (train.trajectory_epochs): measured along training."""
+    return [
+        n for n in image_nets(groups) if IW.train_params(IMAGES, n["group"], n["arch"], n["noise"])["trajectory_epochs"]
+    ]
+
+
+def trajectory_groups(groups=None):
+    return sorted({n["group"] for n in trajectory_nets(groups)})
+
+
 def per_net(pattern, group=None):
     """Paths of pattern for every net of a group (the wildcards' group when group is None)."""
     if group is None:
@@ -196,7 +227,9 @@ def imagenet_collected():
 
 
 def collected_file(group, kind):
-    return f"{IM}/collected/{group}/{kind}.csv"
+    """A group's collected table, or no file for a figure panel whose group is not configured
+    (images.figures.images / scale_detection null): the panel then says so."""
+    return [f"{IM}/collected/{group}/{kind}.csv"] if group else []
 
 
 def imagenet_file(kind):
@@ -289,7 +322,7 @@ def imagenet_measured():
 def image_lineage(groups=None, imagenet=True):
     """Tables and figures of the given groups (all by default): their nets' measurements, the
     correlation settings, and the ImageNet measurements where they are read."""
-    groups = IMAGE_GROUP_NAMES if groups is None else groups
+    groups = IMAGE_GROUP_NAMES if groups is None else [g for g in groups if g]
     return dict(
         groups={g: image_measured(g) for g in groups},
         correlations=IMAGES.get("correlations", {}),
@@ -328,6 +361,8 @@ def image_intermediates(groups, imagenet=False):
     per_net_outputs = list(rules.image_train.output) + list(rules.image_measure.output)
     out += [p.format(**n) for n in image_nets(groups) for p in per_net_outputs]
     out += expand(list(rules.image_collect.output), group=groups)
+    out += [rules.image_trajectory.output[0].format(**n) for n in trajectory_nets(groups)]
+    out += expand(list(rules.trajectory_collect.output), group=trajectory_groups(groups))
     if IMAGENET and imagenet:
         out += expand(list(rules.imagenet_measure.output), model=IMAGENET["models"])
         out += list(rules.imagenet_collect.output)
@@ -433,7 +468,7 @@ def part_outputs(part):
         if IMAGES:
             out += [f"{TABLES}/table_C1.csv"] + figures(*IMAGE_APPENDIX_C_FIGURES)
     elif part == "section2":
-        out += figures("fig1", "fig3", "fig4")
+        out += figures("fig1", "fig3", "fig4") + (figures("fig_trajectory") if TRAJECTORY_GROUPS else [])
     elif part == "section3":
         out += figures("fig4")
     groups = part_groups(part)

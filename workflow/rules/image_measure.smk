@@ -57,6 +57,53 @@ rule image_collect:
         "../scripts/image_collect.py"
 
 
+rule image_trajectory:
+    """The training trajectory: D_k, G_k, R_k of the net at init and after each of its
+    train.trajectory_epochs, with the test error it had then."""
+    input:
+        result=f"{IM}/train/{NET}.pt",
+        summary=f"{IM}/train/{NET}_summary.csv",
+        history=f"{IM}/train/{NET}_history.csv",
+        probe=lambda w: f"{IM}/probes/{group_dataset(w)}.pt",
+    output:
+        f"{IM}/trajectory/{NET}.csv",
+    log:
+        f"{LOGS}/image_trajectory/{NET}.log",
+    benchmark:
+        f"{RESULTS}/benchmarks/image_trajectory/{NET}.tsv"
+    conda:
+        CONDA_ENV
+    threads: 1
+    params:
+        settings=lambda w: _measure_settings(),
+        upstream=lambda w: upstream(image_measured(w.group, [dict(w.items())])),
+    script:
+        "../scripts/image_trajectory.py"
+
+
+rule trajectory_collect:
+    """A group's trajectories in one tidy table, and per architecture and epoch the seed means of
+    the test error and of the output's D_f, G_f, R_f (R_f also relative to init)."""
+    input:
+        lambda w: [rules.image_trajectory.output[0].format(**n) for n in trajectory_nets([w.group])],
+    output:
+        layers=f"{IM}/collected/{{group}}/trajectory.csv",
+        summary=report(
+            f"{TABLES}/trajectory_{{group}}.csv",
+            caption="../report/trajectory.rst",
+            category="Real images",
+            subcategory="Tables",
+        ),
+    log:
+        f"{LOGS}/trajectory_collect/{{group}}.log",
+    conda:
+        CONDA_ENV
+    params:
+        upstream=lambda w: upstream(image_measured(w.group, trajectory_nets([w.group]))),
+    script:
+        "../scripts/trajectory_collect.py"
+
+
 rule image_correlations:
     """rho(eps, X) across architectures for X in D_f, G_f, R_f, per noise level, with bootstrap intervals."""
     input:

@@ -174,7 +174,7 @@ rule figC7:
 
 rule fig_image_training:
     input:
-        [collected_file(g, "history") for g in IMAGE_GROUP_NAMES],
+        [f for g in IMAGE_GROUP_NAMES for f in collected_file(g, "history")],
     output:
         figure("fig_image_training", "fig_image_training.rst", "Real images", "Training"),
     log:
@@ -188,9 +188,28 @@ rule fig_image_training:
         "../scripts/plot_image_figure.py"
 
 
+rule fig_trajectory:
+    input:
+        layers=collected_file(TRAJECTORY_GROUPS[0] if TRAJECTORY_GROUPS else "none", "trajectory"),
+        summary=f"{TABLES}/trajectory_{TRAJECTORY_GROUPS[0] if TRAJECTORY_GROUPS else 'none'}.csv",
+    output:
+        figure("fig_trajectory", "fig_trajectory.rst", "Real images", "Section 2"),
+    log:
+        f"{LOGS}/plots/fig_trajectory.log",
+    conda:
+        CONDA_ENV
+    params:
+        image_plot_params(group=TRAJECTORY_GROUPS[0] if TRAJECTORY_GROUPS else None),
+        upstream=lambda w: upstream(image_measured(TRAJECTORY_GROUPS[0], trajectory_nets(TRAJECTORY_GROUPS[:1]))),
+    script:
+        "../scripts/plot_image_figure.py"
+
+
 # Light rules (tables, figures, the target) run on the submitting machine on a cluster.
 localrules:
     image_collect,
+    trajectory_collect,
+    fig_trajectory,
     image_correlations,
     imagenet_collect,
     table_C1,

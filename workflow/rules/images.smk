@@ -17,8 +17,9 @@ rule image_dataset:
 
 
 rule cifar10_dataset:
-    """CIFAR-10 into one compact .npz: download (md5-checked) into cache_dir, or read a user path.
-    Paths are params, not inputs, so a dry run works on a machine without the data."""
+    """CIFAR-10 into one compact .npz, from cifar10_source (official archive or batches, or an image
+    folder or archive) or downloaded (md5-checked) into cache_dir. Paths are params, not inputs,
+    so a dry run works on a machine without the data."""
     output:
         f"{IM}/data/{{dataset}}.npz",
     log:

@@ -19,7 +19,8 @@ probe = load_probe(snakemake.input.probe)
 init, best = (build(ckpt["arch"], ckpt["states"][state]).eval() for state in ("init", "best"))
 print(f"{w.group}/{w.arch} noise {w.noise} seed {w.seed}: best epoch {ckpt['best_epoch']}, "
       f"test error {summary.best_test_error:.4f}")
-ids = dict(group=w.group, arch=w.arch, noise=float(w.noise), seed=int(w.seed))
+# `data` labels every row with the data it was measured on ("CIFAR-10 (JPEG copy)" must say so)
+ids = dict(group=w.group, arch=w.arch, noise=float(w.noise), seed=int(w.seed), data=summary.get("data", summary.dataset))
 table = measure_states(init, best, probe, noise_std=float(w.noise), shuffles=s["shuffles"],
                        net_seed=int(w.seed), batch_size=s["batch_size"], dtype=getattr(torch, s["dtype"]))
 table.assign(**ids).to_csv(snakemake.output.sensitivity, index=False)

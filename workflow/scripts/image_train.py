@@ -39,7 +39,7 @@ save_result(result, snakemake.output.result)
 ids = dict(group=w.group, arch=w.arch, noise=float(w.noise), seed=int(w.seed))
 pd.DataFrame(result.history).assign(**ids).to_csv(snakemake.output.history, index=False)
 c, h, _ = data.image_shape
-summary = dict(ids, **result.summary, dataset=data.name, in_channels=c, input_size=h,
+summary = dict(ids, **result.summary, dataset=data.name, data=data.info.get("label", data.name), in_channels=c, input_size=h,
                num_classes=1 if cfg.loss == "hinge" else (len(data.classes) or 10),
                **{f"seed_{k}": v for k, v in result.seeds.items() if k != "data"})
 pd.DataFrame([summary]).to_csv(snakemake.output.summary, index=False)

@@ -22,26 +22,37 @@ def read(files):
 if fig == "fig1":
     from spatialpool.perturbations.probes import load_probe  # imports torch: only the figure that shows the probe
 
-    probe = load_probe(i.probe)
-    ip.figure_1(probe, read(i.nets), read(i.correlations), stem, formats, dpi, title=p["group"],
+    probe, nets = load_probe(i.probe), read(i.nets)
+    ip.figure_1(probe, nets, read(i.correlations), stem, formats, dpi, title=ip.titled(p["group"], nets),
                 learned_fraction=p.get("learned_fraction"))
 elif fig in ("fig3", "figC4"):
-    panels = {p["group"]: read(i.layers), "ImageNet": read(i.imagenet)}
+    layers = read(i.layers)
+    panels = {ip.titled(p["group"], layers): layers, "ImageNet": read(i.imagenet)}
     ip.figure_depth(panels, p["archs"], stem, formats, dpi)
 elif fig in ("fig4", "figC7"):
-    rows = {p["groups"][0]: read(i.images), "ImageNet": read(i.imagenet), p["groups"][1]: read(i.scale_detection)}
+    images, sd = read(i.images), read(i.scale_detection)
+    rows = {ip.titled(p["groups"][0] or "images", images): images, "ImageNet": read(i.imagenet),
+            ip.titled(p["groups"][1] or "scale detection", sd): sd}
     ip.figure_spectra(rows, p["archs"], stem, formats, dpi)
 elif fig == "figC6":
     ip.figure_spectra({"ImageNet": read(i.imagenet)}, p["archs"], stem, formats, dpi, max_layers=16)
 elif fig == "figC1":
-    ip.figure_c1(read(i.nets), stem, formats, dpi, title=p["group"], learned_fraction=p.get("learned_fraction"))
+    nets = read(i.nets)
+    ip.figure_c1(nets, stem, formats, dpi, title=ip.titled(p["group"], nets), learned_fraction=p.get("learned_fraction"))
 elif fig == "figC2":
-    ip.figure_c2(read(i.layers), p["rows"], stem, formats, dpi, title=p["group"])
+    layers = read(i.layers)
+    ip.figure_c2(layers, p["rows"], stem, formats, dpi, title=ip.titled(p["group"], layers))
 elif fig == "figC3":
-    ip.figure_c3(read(i.nets), stem, formats, dpi, title=p["group"], learned_fraction=p.get("learned_fraction"))
+    nets = read(i.nets)
+    ip.figure_c3(nets, stem, formats, dpi, title=ip.titled(p["group"], nets), learned_fraction=p.get("learned_fraction"))
 elif fig == "figC5":
-    panels = {p["groups"][0]: read(i.images), "ImageNet": read(i.imagenet), p["groups"][1]: read(i.scale_detection)}
+    images, sd = read(i.images), read(i.scale_detection)
+    panels = {ip.titled(p["groups"][0] or "images", images): images, "ImageNet": read(i.imagenet),
+              ip.titled(p["groups"][1] or "scale detection", sd): sd}
     ip.figure_c5(panels, stem, formats, dpi)
+elif fig == "fig_trajectory":
+    layers = read(i.layers)
+    ip.figure_trajectory(layers, read(i.summary), stem, formats, dpi, title=ip.titled(p["group"], layers))
 elif fig == "fig_image_training":
     ip.figure_training({g: read_table(f) for g, f in zip(p["groups"], i)}, stem, formats, dpi)
 else:

@@ -82,11 +82,16 @@ class DataIntegrityError(RuntimeError):
     """A data file is missing, corrupted or fails its checksum; the message names the file."""
 
 
-def load_cifar10(npz: str | os.PathLike, n_val: int = 5000, split_seed: int = 0) -> ImageSplits:
+def load_cifar10(npz: str | os.PathLike, n_val: int = 5000, split_seed: int = 0,
+                 n_train: int | None = None, n_test: int | None = None) -> ImageSplits:
     """CIFAR-10 from prepare_cifar10's file; n_val training images held out by a seeded draw.
 
     The authors select checkpoints on the test set and train on all 50000 images; n_val = 0
-    reproduces that (select on 'test' then).
+    reproduces that (select on 'test' then). n_train / n_test (None: all) keep a seeded random
+    subset of the remaining training images / of the test images (reduced configurations); the
+    kept indices are in `info`. `info["label"]` names the data as results must show it
+    ("CIFAR-10" or "CIFAR-10 (JPEG copy)", data/cifar10.py). Raises DataIntegrityError naming
+    the file if it is missing or unreadable, ValueError for sizes larger than the file holds.
     """
     path = Path(npz)
     try:
@@ -99,12 +104,26 @@ def load_cifar10(npz: str | os.PathLike, n_val: int = 5000, split_seed: int = 0)
         raise DataIntegrityError(f"CIFAR-10: {err}") from err
     x, y = torch.from_numpy(arrays["x_train"]), torch.from_numpy(arrays["y_train"]).long()
     train_idx, val_idx = _split_indices(len(x), n_val, split_seed)
+    train_idx = _subset(train_idx, n_train, [split_seed, 1], "n_train")
+    test_idx = _subset(torch.arange(len(arrays["x_test"])), n_test, [split_seed, 2], "n_test")
+    label = str(arrays["label"]) if "label" in arrays else "CIFAR-10"
     return ImageSplits(
         "cifar10", x[train_idx], y[train_idx], x[val_idx], y[val_idx],
-        torch.from_numpy(arrays["x_test"]), torch.from_numpy(arrays["y_test"]).long(),
+        torch.from_numpy(arrays["x_test"])[test_idx], torch.from_numpy(arrays["y_test"]).long()[test_idx],
         CIFAR10_MEAN, CIFAR10_STD, scale=255.0, classes=[str(c) for c in arrays["classes"]],
-        info=dict(source=str(path), n_val=n_val, split_seed=split_seed,
-                  train_index=train_idx.numpy(), val_index=val_idx.numpy()))
+        info=dict(source=str(path), label=label, source_form=str(arrays.get("source_form", "official")),
+                  source_sha256=str(arrays.get("source_sha256", "")), n_val=n_val, split_seed=split_seed,
+                  train_index=train_idx.numpy(), val_index=val_idx.numpy(), test_index=test_idx.numpy()))
+
+
+def _subset(index: torch.Tensor, n: int | None, seed, what: str) -> torch.Tensor:
+    """A seeded random subset of n of `index` (sorted), or all of it for n = None."""
+    if n is None:
+        return index
+    if not 0 < n <= len(index):
+        raise ValueError(f"{what}={n} must be in [1, {len(index)}]")
+    keep = np.sort(np.random.default_rng(seed).choice(len(index), n, replace=False))
+    return index[torch.from_numpy(keep)]
 
 
 def _split_indices(n: int, n_val: int, seed: int) -> tuple[torch.Tensor, torch.Tensor]:
@@ -222,7 +241,8 @@ def load_digits_images(split_seed: int = 0, n_val: int = 300, n_test: int = 300,
     return ImageSplits("digits", x[train], y[train], x[val], y[val], x[test], y[test],
                        tuple(mean.tolist()), tuple(std.tolist()), scale=1.0,
                        classes=[str(c) for c in range(10)],
-                       info=dict(source="sklearn.datasets.load_digits", split_seed=split_seed,
+                       info=dict(source="sklearn.datasets.load_digits", label="digits (CIFAR-10 stand-in)",
+                                 split_seed=split_seed,
                                  n_val=n_val, n_test=n_test, size=size, train_index=train.numpy(),
                                  val_index=val.numpy(), test_index=test.numpy()))
 
@@ -329,6 +349,7 @@ def make_scale_detection_2d(task: Task2D, n_train: int, n_test: int, seed: int, 
     return ImageSplits("scale_detection_2d", xs[0], ys[0], xs[1], ys[1], xs[2], ys[2],
                        (0.0,), (1.0,), scale=1.0, classes=[-1, 1],
                        info=dict(task=dict(side=task.side, xi=task.xi, gap=task.gap), seed=seed,
+                                 label="2D scale detection",
                                  n_train=n_train, n_val=n_val, n_test=n_test, pad_to=pad_to,
                                  amplitude=math.sqrt(task.side ** 2 / 2) if amplitude is None else amplitude,
                                  **sites))

@@ -63,6 +63,15 @@ def layer_curves(ax, layers: pd.DataFrame, archs, measure="R", states=("best", "
     ax.legend(fontsize=6)
 
 
+def titled(group: str, table: pd.DataFrame | None) -> str:
+    """A panel's title: the group's name and the data it was measured on, as the table's `data`
+    column records it (e.g. "cifar10 - CIFAR-10 (JPEG copy)": results from a JPEG copy must say so)."""
+    if table is None or "data" not in table or table.empty:
+        return group
+    labels = list(dict.fromkeys(table["data"].astype(str)))
+    return f"{group} - {', '.join(labels)}" if labels != [group] else group
+
+
 def figure_depth(panels: dict[str, pd.DataFrame | None], archs, stem, formats, dpi):
     """Figs 3 and C4: R_k against k/K per data set (panel); solid trained, dashed shuffled, dotted init."""
     fig, axes = plt.subplots(1, len(panels), figsize=(4.6 * len(panels), 3.8), squeeze=False)
@@ -256,4 +265,40 @@ def figure_training(histories: dict[str, pd.DataFrame], stem, formats, dpi):
             ax.set(title=group if row == 0 else "", xlabel="epoch", ylabel=y.replace("_", " "), ylim=(0, None))
             if row == 0:
                 ax.legend(fontsize=6)
+    save(fig, stem, formats, dpi)
+
+
+def figure_trajectory(layers: pd.DataFrame, summary: pd.DataFrame, stem, formats, dpi, title=""):
+    """The training trajectory: top, test error and the output's R_f, D_f, G_f against epoch (seed
+    means, one colour per architecture; epoch 0 is init, drawn at the left edge of a symlog axis);
+    bottom, R_k against relative depth for each architecture, one curve per recorded epoch
+    (light: early, dark: late; seed means)."""
+    summary = summary[summary.noise.astype(float) == 0.0]
+    layers = layers[(layers.noise.astype(float) == 0.0) & layers.is_layer.astype(bool)]
+    archs = list(dict.fromkeys(summary.arch))
+    colours = _palette(archs)
+    ncols = max(4, len(archs))
+    fig, axes = plt.subplots(2, ncols, figsize=(3.4 * ncols, 6.6), squeeze=False)
+    for ax, (column, label, log) in zip(axes[0], [("test_error", "test error $\\epsilon$", False),
+                                                  ("R_f", "$R_f$", True), ("D_f", "$D_f$", True),
+                                                  ("G_f", "$G_f$", True)]):
+        for arch in archs:
+            t = summary[summary.arch == arch]
+            ax.plot(t.epoch, t[column], "o-", color=colours[arch], markersize=3, label=arch)
+        ax.set(xscale="symlog", xlabel="epoch (0: init)", ylabel=label, yscale="log" if log else "linear")
+        ax.legend(fontsize=6)
+    for ax in axes[0][4:]:
+        ax.axis("off")
+    axes[0][0].set_title(title, fontsize=8, loc="left")
+    for ax, arch in zip(axes[1], archs):
+        t = layers[layers.arch == arch]
+        epochs = sorted(t.epoch.unique())
+        shades = plt.cm.viridis(np.linspace(0.85, 0.05, len(epochs)))
+        for epoch, shade in zip(epochs, shades):
+            c = t[t.epoch == epoch].groupby("rel_depth").R.mean()
+            ax.plot(c.index, c.values, "o-", color=shade, markersize=2.5, lw=1.1, label=f"epoch {epoch}")
+        ax.set(yscale="log", xlabel="relative depth $k/K$", ylabel="$R_k$", title=arch)
+        ax.legend(fontsize=6)
+    for ax in axes[1][len(archs):]:
+        ax.axis("off")
     save(fig, stem, formats, dpi)

@@ -173,6 +173,33 @@ def measure_states(init: nn.Module, trained: nn.Module, probe: dict, noise_std: 
     return table
 
 
+def measure_trajectory(states: dict[str, nn.Module], history: pd.DataFrame, probe: dict, noise_std: float = 0.0,
+                       batch_size: int = 100, dtype: torch.dtype = torch.float64, device="cpu",
+                       log=print) -> pd.DataFrame:
+    """The training trajectory (README, 'Real images'): every point's D_k, G_k, R_k (eq. 1) of the
+    net at init and after each recorded epoch (states "epoch<n>", training/checkpoints.py).
+
+    states: {state name: model}, init and epoch<n> states; history: the training curves (one row
+    per epoch, epoch 0 = init) whose test and validation errors are copied onto each state's rows.
+    Returns the long table of measure_states (input row first, annotate_layers columns) plus
+    `epoch`, `test_error`, `val_error`; rows ordered by epoch. Raises ValueError for a state that
+    is not a trajectory state and KeyError for an epoch missing from the history.
+    """
+    from spatialpool.training.checkpoints import trajectory_epoch
+    curves = history.set_index("epoch")
+    inp = input_row(probe, noise_std, batch_size)
+    frames = []
+    for state, model in sorted(states.items(), key=lambda kv: trajectory_epoch(kv[0])):
+        epoch = trajectory_epoch(state)
+        m = copy.deepcopy(model).to(device=device, dtype=dtype)
+        t = annotate_layers(pd.concat([inp, measure_probe(m, probe, noise_std, batch_size)], ignore_index=True))
+        row = curves.loc[epoch]
+        frames.append(t.assign(state=state, epoch=epoch, test_error=row.test_error, val_error=row.val_error))
+        out = t[t.name == "output"].iloc[0]
+        log(f"{state}: test error {row.test_error:.4f}, output D {out.D:.4g} G {out.G:.4g} R {out.R:.4g}")
+    return pd.concat(frames, ignore_index=True)
+
+
 def filter_spectra(init: nn.Module, trained: nn.Module) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Eq. 3 / B.1 spectra and the fig. C5 aggregate of every conv layer, init and best."""
     spectra, aggregates = compare({"init": init, "best": trained})

@@ -21,6 +21,7 @@ job writes its one seed. ``load_checkpoint(path, seed)`` returns that seed's rec
 from __future__ import annotations
 
 import os
+import re
 from typing import Any
 
 from spatialpool.io import CorruptedIntermediate, read_torch
@@ -28,20 +29,36 @@ from spatialpool.runtime import atomic_write
 
 LAYOUT = 1
 STATES = ("init", "t_star", "best", "final")
+# Trajectory states: the weights after epoch n (image nets with trajectory_epochs), "epoch<n>".
+TRAJECTORY_STATE = re.compile(r"epoch[1-9][0-9]*")
+
+
+def is_state(name: str) -> bool:
+    """A state name of the vocabulary: one of STATES or a trajectory state "epoch<n>"."""
+    return name in STATES or TRAJECTORY_STATE.fullmatch(name) is not None
+
+
+def trajectory_epoch(name: str) -> int:
+    """The epoch of a trajectory state ("epoch12" -> 12); init is epoch 0. ValueError otherwise."""
+    if name == "init":
+        return 0
+    if TRAJECTORY_STATE.fullmatch(name) is None:
+        raise ValueError(f"{name!r} is not a trajectory state (init or epoch<n>)")
+    return int(name[5:])
 
 
 def save_checkpoint(path: str | os.PathLike, arch: dict, seeds: dict[int, dict]) -> None:
     """Write a checkpoint atomically. arch: must name a registered architecture ("name");
     seeds: seed -> {"states": {state: state dict or None}, ...}. ValueError for a state name
-    outside STATES or a missing arch name."""
+    outside the vocabulary (is_state) or a missing arch name."""
     import torch
 
     if "name" not in arch:
         raise ValueError("a checkpoint's arch must name its registered architecture ('name')")
     for seed, record in seeds.items():
-        unknown = set(record["states"]) - set(STATES)
+        unknown = sorted(s for s in record["states"] if not is_state(s))
         if unknown:
-            raise ValueError(f"seed {seed}: unknown states {sorted(unknown)}; expected some of {STATES}")
+            raise ValueError(f"seed {seed}: unknown states {unknown}; expected some of {STATES} or epoch<n>")
     payload = {"layout": LAYOUT, "arch": dict(arch), "seeds": {int(s): r for s, r in seeds.items()}}
     atomic_write(path, lambda fh: torch.save(payload, fh))
 

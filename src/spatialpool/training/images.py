@@ -251,6 +251,7 @@ def train_model(model: nn.Module, data: ImageSplits, cfg: ImageTrainConfig, seed
         _set_rng_state(device, batches, saved["rng"])
         result.history, result.best_epoch = saved["history"], saved["best_epoch"]
         result.states["best"], best = saved["best_state"], saved["best"]
+        result.states.update(saved.get("trajectory", {}))
         first_epoch, wall = saved["step"] + 1, saved["wall"]
     start = last_print = time.perf_counter() - wall
 
@@ -285,6 +286,8 @@ def train_model(model: nn.Module, data: ImageSplits, cfg: ImageTrainConfig, seed
         if score < best:
             best, result.best_epoch = score, epoch
             result.states["best"] = _snapshot(model)
+        if epoch in cfg.trajectory_epochs:
+            result.states[f"epoch{epoch}"] = _snapshot(model)
         now = time.perf_counter()
         if epoch in (1, cfg.epochs) or now - last_print > cfg.progress_seconds:
             last_print = now
@@ -297,7 +300,8 @@ def train_model(model: nn.Module, data: ImageSplits, cfg: ImageTrainConfig, seed
             checkpointer.save(dict(
                 step=epoch, model=model.state_dict(), optimizer=opt.state_dict(), scheduler=sched.state_dict(),
                 rng=_rng_state(device, batches), history=result.history, best_epoch=result.best_epoch,
-                best_state=result.states["best"], best=best, wall=time.perf_counter() - start))
+                best_state=result.states["best"], best=best, wall=time.perf_counter() - start,
+                trajectory={k: v for k, v in result.states.items() if k.startswith("epoch")}))
 
     result.states["final"] = _snapshot(model)
     sel = result.history[result.best_epoch]

@@ -34,8 +34,11 @@ class ImageTrainConfig:
     amp_bf16: bool = True               # CUDA only
     channels_last: bool = True          # CUDA only
     progress_seconds: float = 10.0
+    # the training trajectory: also keep the weights after these epochs (states "epoch<n>")
+    trajectory_epochs: tuple[int, ...] = ()
 
     def __post_init__(self):
+        self.trajectory_epochs = tuple(sorted({int(e) for e in self.trajectory_epochs}))
         checks = {"optimizer": ("sgd", "adam"), "schedule": ("cosine", "constant"),
                   "loss": ("cross_entropy", "hinge"), "selection": ("validation", "test")}
         for key, allowed in checks.items():
@@ -43,6 +46,9 @@ class ImageTrainConfig:
                 raise ValueError(f"{key}={getattr(self, key)!r}: expected one of {allowed}")
         if self.epochs < 1:
             raise ValueError(f"epochs must be >= 1, got {self.epochs}")
+        outside = [e for e in self.trajectory_epochs if not 1 <= e <= self.epochs]
+        if outside:
+            raise ValueError(f"trajectory_epochs {outside} are outside 1..epochs = {self.epochs}")
 
 
 def paper_protocol(task: str, arch: str, epochs: int = 250, **overrides) -> ImageTrainConfig:

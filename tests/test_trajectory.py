@@ -64,3 +64,26 @@ def test_panel_titles_name_the_data_they_were_measured_on():
     assert titled("cifar10", table) == "cifar10 - CIFAR-10 (JPEG copy)"
     assert titled("cifar10", None) == "cifar10" and titled("g", pd.DataFrame(dict(x=[1]))) == "g"
     assert titled("g", pd.DataFrame(dict(data=["a", "b", "a"]))) == "g - a, b"
+
+
+def _summary(errors, r_f, arch="vgg"):
+    return pd.DataFrame(dict(arch=arch, noise=0.0, epoch=range(len(errors)), seeds=2, test_error=errors, D_f=1.0,
+                             G_f=1.0, R_f=r_f, R_f_over_init=np.asarray(r_f) / r_f[0], data="x"))
+
+
+TOL = dict(alpha=0.05, min_trajectory_points=4)
+
+
+def test_the_learned_claim_passes_when_r_f_falls_with_the_error_and_fails_otherwise():
+    from spatialpool.claims.images import trajectory_rows
+    errors = [0.9, 0.6, 0.45, 0.3, 0.25, 0.2]
+    falls = trajectory_rows("c", "2", _summary(errors, [1.0, 0.7, 0.5, 0.4, 0.3, 0.25]), TOL)[0]
+    assert falls["verdict"] == "reproduced" and falls["measured"] > 0.9
+    assert falls["control_measured"] == pytest.approx(1 / 720) and falls["effect"] == pytest.approx(0.25)
+    rises = trajectory_rows("c", "2", _summary(errors, [1.0, 1.2, 1.5, 1.7, 2.0, 2.1]), TOL)[0]
+    assert rises["verdict"] == "not reproduced" and rises["measured"] < 0
+    # a falling R_f whose order does not follow the error is not evidence: the permutation null reaches it
+    noisy = trajectory_rows("c", "2", _summary(errors, [1.0, 0.3, 0.9, 0.35, 0.8, 0.4]), TOL)[0]
+    assert noisy["measured"] > 0 and noisy["control_measured"] > 0.2 and noisy["verdict"] == "uninformative"
+    short = trajectory_rows("c", "2", _summary(errors[:3], [1.0, 0.7, 0.5]), TOL)[0]
+    assert short["verdict"] == "not enough data" and short["n"] == 3

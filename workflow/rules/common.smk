@@ -499,5 +499,9 @@ def scorecard_inputs(part):
         aggregates=expand(f"{IM}/collected/{{group}}/aggregates.csv", group=groups),
         image_spectra=expand(f"{IM}/collected/{{group}}/spectra.csv", group=groups),
         correlations=expand(f"{TABLES}/correlations_{{group}}.csv", group=groups),
+        trajectory=expand(
+            f"{TABLES}/trajectory_{{group}}.csv",
+            group=trajectory_groups(groups) if part == "section2" else [],
+        ),
         imagenet=list(imagenet_collected().values()) if part == "section2" else [],
     )

@@ -52,6 +52,8 @@ for group in sorted(layers):
                              p.image_tolerances, spectra=image_spectra.get(group))
     rows += isc.correlation_rows(group, "3 (fig. C1)" if detection else "1, 2 (figs 1, C3)", correlations[group],
                                  p.image_tolerances)
+for group, summary in sorted(by_name(i.trajectory, lambda f: Path(f).stem.removeprefix("trajectory_")).items()):
+    rows += isc.trajectory_rows(group, "2 (training trajectory)", summary, p.image_tolerances)
 if i.imagenet:
     imagenet = {Path(f).stem: read_table(f) for f in i.imagenet}  # layers, aggregates, spectra
     rows += isc.imagenet_rows(imagenet["layers"], imagenet["aggregates"], p.image_tolerances, imagenet.get("spectra"))

@@ -39,12 +39,21 @@ level) across architectures. n: seeds (architectures) entering; n_min: `min_seed
    with probability >= `alpha`. So 'reproduced' = right sign and one-sided permutation p < alpha;
    right sign with p >= alpha = 'uninformative'. effect: rho. With 4 architectures the smallest p
    is 1/24, hence `min_architectures`.
+5. "R_f is learned over training" (sec. 2: the loss of relative sensitivity "is learned over
+   training, as it is not seen at initialization"), per (group, architecture) whose training
+   records a trajectory, at noise 0: along the trajectory (init and the recorded epochs; seed
+   means, analysis/trajectory.py), rho(log eps, log R_f) > 0: R_f falls as the test error falls.
+   Control: random pairings of the trajectory's errors and R_f (permutation null, exact for <= 8
+   points); it 'passes' when they reach the observed rho upwards with probability >= `alpha`.
+   n: trajectory points, n_min: `min_trajectory_points`. effect: R_f / R_f(init) at the last
+   recorded epoch (ci: its range over seeds is not kept; the row gives the seed mean).
 """
 from __future__ import annotations
 
 import numpy as np
 import pandas as pd
 
+from spatialpool.analysis.correlations import log_correlation, permutation_p
 from spatialpool.claims import statistics as claims
 
 MIN_CONVS = 3  # the filter claim needs a first, a middle and a last conv layer
@@ -53,6 +62,7 @@ BETWEEN = "shuffled-channel R_k lies between the original and flat"
 UNALTERED = "shuffled-channel R_k is essentially unaltered (channel pooling negligible)"
 FALLS = "R_k falls with depth after training and not at initialisation"
 LOW_FREQUENCY = "filters of middle layers become low-frequency"
+LEARNED = "R_f is learned over training: it falls as the test error falls"
 
 
 def _range(values) -> tuple[float, float]:
@@ -288,6 +298,30 @@ def correlation_rows(group: str, section: str, correlations: pd.DataFrame, tol: 
         rows.append(one("R_f", "rho(eps, R_f) > 0 and the largest of the three",
                         f"> 0 and >= max(|rho(eps, D_f)|, |rho(eps, G_f)|) ({max(others) if others else np.nan:.3f})",
                         rf > 0 and strongest, +1))
+    return rows
+
+
+def trajectory_rows(group: str, section: str, summary: pd.DataFrame, tol: dict) -> list[dict]:
+    """Claim 5 per architecture, from analysis.trajectory.trajectory_summary's table."""
+    alpha, n_min = tol["alpha"], tol["min_trajectory_points"]
+    rows = []
+    for arch, t in summary[summary.noise.astype(float) == 0.0].groupby("arch", sort=True):
+        t = t.sort_values("epoch")
+        ok = (t.test_error > 0) & (t.R_f > 0) & np.isfinite(t.R_f)
+        eps, r = t.test_error[ok].to_numpy(float), t.R_f[ok].to_numpy(float)
+        rho = log_correlation(eps, r)
+        p = permutation_p(eps, r)["p_greater"]
+        last = t[ok].iloc[-1] if ok.any() else None
+        rows.append(claims.row(
+            section, LEARNED, f"{group}/{arch}", "rho(log eps, log R_f) > 0 along training", rho, rho > 0,
+            control=f"random pairings of the trajectory's errors and R_f (permutation null): reach the observed rho "
+                    f"upwards with probability p >= {alpha:g} (must fail)",
+            control_measured=p, control_passed=bool(p >= alpha) if np.isfinite(p) else None, n=len(eps),
+            n_min=n_min, effect=float(last.R_f_over_init) if last is not None else np.nan,
+            criterion=f"Pearson rho of log test error and log R_f over the {len(eps)} trajectory points (epochs "
+                      f"{', '.join(str(int(e)) for e in t.epoch[ok])}; seed means over up to {int(t.seeds.max())} "
+                      "seeds); one-sided exact permutation p (control_measured); effect: R_f / R_f(init) at the "
+                      "last recorded epoch"))
     return rows
 
 

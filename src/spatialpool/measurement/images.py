@@ -49,20 +49,11 @@ def make_probe(splits, kind: str, size: int, draws: int, seed: int, delta: float
                cut: int = 3, task: dict | None = None) -> dict:
     """The probe set of an ImageSplits: a seeded draw of `size` test images and their perturbations."""
     from spatialpool.data.images import Task2D, move_pixels_2d, render_2d
-    n = len(splits.x_test)
-    if size > n:
-        raise ValueError(f"probe size {size} is larger than the test set ({n} images)")
-    index = np.sort(np.random.default_rng(seed).choice(n, size, replace=False))
-    x = splits.normalise(splits.x_test[torch.from_numpy(index)]).double()
-    probe = dict(dataset=splits.name, kind=kind, index=index, x=x, y=splits.y_test[torch.from_numpy(index)],
-                 size=size, draws=draws, seed=seed, side=x.shape[-1])
     perturbation = dataset_kind(kind).perturbation
     if perturbation != "pixel_moves":  # drawn from the probe's seeds at measurement (perturbations.py)
-        probe.update(perturbation=perturbation, delta=delta, cut=cut, temperature=temperature(delta, x.shape[-1], cut))
-        # the first image's draws, exactly as measurement makes them, for figure 1 to show
-        first = next(batches_of(probe, x[:1], 1))
-        probe["example"] = first[1]  # {"D": [1, R, ...], "G": [1, R, ...]}
-        return probe
+        return natural_probe(splits, size, draws, seed, delta, cut, kind=kind, perturbation=perturbation)
+    probe = _draw_images(splits, kind, size, draws, seed)
+    x, index = probe["x"], probe["index"]
     t = Task2D(side=task["side"], xi=task["xi"], gap=task["gap"])
     pixels = np.asarray(splits.info["test_pixels"])[index]                       # [P, 2, 2]
     rng = np.random.default_rng([seed, 2])
@@ -78,6 +69,31 @@ def make_probe(splits, kind: str, size: int, draws: int, seed: int, delta: float
                  displacement=torch.from_numpy(np.sqrt((step ** 2).sum(-1).mean(-1))),  # [P, R] RMS over the 2 pixels
                  deformation_ratio=((deformed - clean).flatten(1).pow(2).sum(1)
                                     / clean.flatten(1).pow(2).sum(1)).view(size, draws))
+    return probe
+
+
+def _draw_images(splits, kind: str, size: int, draws: int, seed: int) -> dict:
+    n = len(splits.x_test)
+    if size > n:
+        raise ValueError(f"probe size {size} is larger than the test set ({n} images)")
+    index = np.sort(np.random.default_rng(seed).choice(n, size, replace=False))
+    x = splits.normalise(splits.x_test[torch.from_numpy(index)]).double()
+    return dict(dataset=splits.name, kind=kind, index=index, x=x, y=splits.y_test[torch.from_numpy(index)],
+                size=size, draws=draws, seed=seed, side=x.shape[-1])
+
+
+def natural_probe(splits, size: int, draws: int, seed: int, delta: float = 1.0, cut: int = 3,
+                  kind: str | None = None, perturbation: str = "diffeo") -> dict:
+    """The probe set of natural images: `size` test images drawn by numpy's generator seeded with
+    `seed` (sorted indices), normalised, in float64 [size, C, n, n]; their diffeomorphisms (delta,
+    cut, T = temperature(delta, n, cut)) and norm-matched noises are drawn at measurement from
+    (seed, image index), `draws` per image. The first image's draws are stored for figure 1.
+    ValueError if size exceeds the test set."""
+    probe = _draw_images(splits, kind or splits.name, size, draws, seed)
+    probe.update(perturbation=perturbation, delta=delta, cut=cut,
+                 temperature=temperature(delta, probe["x"].shape[-1], cut))
+    first = next(batches_of(probe, probe["x"][:1], 1))  # exactly as measurement makes them
+    probe["example"] = first[1]  # {"D": [1, R, ...], "G": [1, R, ...]}
     return probe
 
 

@@ -63,6 +63,14 @@ def save_checkpoint(path: str | os.PathLike, arch: dict, seeds: dict[int, dict])
     atomic_write(path, lambda fh: torch.save(payload, fh))
 
 
+def checkpoint_seeds(path: str | os.PathLike) -> list[int]:
+    """The seeds a checkpoint holds, sorted (CorruptedIntermediate as load_checkpoint)."""
+    ckpt = read_torch(path, mmap=True, map_location="cpu", weights_only=False)
+    if not isinstance(ckpt, dict) or ckpt.get("layout") != LAYOUT:
+        raise CorruptedIntermediate(path, f"not a checkpoint of layout {LAYOUT} (written by another version?)")
+    return sorted(int(s) for s in ckpt["seeds"])
+
+
 def load_checkpoint(path: str | os.PathLike, seed: int, **load_kwargs: Any) -> dict:
     """One seed's record: {"arch", "seed", "states", **extras}. Memory-mapped by default, so a
     per-seed job of a many-seed file reads only its own tensors.

@@ -1,0 +1,226 @@
+"""Layer-wise D_k, G_k, R_k (paper eq. 1) of any model on any images: the measurement behind the
+`spatialpool measure` command, on the workflow's one measurement path.
+
+The probe set is the workflow's (measurement/images.natural_probe): `size` images drawn from the
+pool by a seeded generator, normalised, in float64; per image and draw, one diffeomorphism of
+Petrini et al. at T = 4 delta^2 / (pi n^2 ln c) and one noise of the same norm per image,
+both drawn from (seed, image index) by perturbations/registry.py. The estimator is the workflow's
+one streaming estimator (measurement/estimator.measure_batches): every chosen module is read by
+a forward hook in one pass of [clean | deformed | noisy], reduced to float64 sums. So the same
+model, data and probe settings give the workflow's numbers exactly (tests/test_measure_cli.py).
+
+Measured points (`layers`): by default the workflow's set (estimator.default_points): every
+Conv2d, BatchNorm2d, activation, pooling and Linear, and every block with a forward of its own
+(a residual block, ...), walking through Sequential containers; other leaf modules are skipped
+and listed in the log. A selection instead names module types (``ReLU``, ``Conv2d``: every
+module of that class) or name patterns (fnmatch: ``layer?.0``; ``*`` also matches dots), in
+forward order. The output of
+the whole model is always measured. Relative depth k/K counts the 'layer' points (activations,
+blocks, the output: estimator.role_of) as in the paper's figures; the others get the depth of
+the layer they lie in.
+
+The temperature range of Petrini et al. (T1, T2) = (1 / (pi n^2 ln c), 4 / (pi^3 c^2 ln c)) is
+checked: T1 moves pixels by about half a pixel, above T2 the deformation may fold. A T outside is
+reported (column `in_temperature_range`) and warned about, not refused.
+"""
+from __future__ import annotations
+
+import fnmatch
+import math
+import sys
+import time
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass
+
+import numpy as np
+import pandas as pd
+import torch
+from torch import nn
+
+from spatialpool.data.images import ImageSplits
+from spatialpool.measurement.estimator import SKIPPED_TYPES, default_points, measure_batches
+from spatialpool.measurement.images import annotate_layers, input_row, natural_probe
+from spatialpool.models.sources import LoadedModel
+from spatialpool.perturbations.diffeo import temperature_bounds
+from spatialpool.perturbations.registry import batches_of
+
+
+@dataclass(frozen=True)
+class ProbeSettings:
+    """size: probe images; draws: perturbations per image; seed: the probe's seed (images and
+    perturbations); delta: the diffeomorphism's nominal displacement (pixels); cut: its highest
+    mode c; batch_size: probe images per forward pass; dtype: of the model and the sums
+    ("float64" as in the workflow); device: "cpu", "cuda", ..."""
+    size: int = 200
+    draws: int = 1
+    seed: int = 0
+    delta: float = 1.0
+    cut: int = 3
+    batch_size: int = 50
+    dtype: str = "float64"
+    device: str = "cpu"
+
+    def __post_init__(self):
+        for key in ("size", "draws", "batch_size", "cut"):
+            if getattr(self, key) < 1:
+                raise ValueError(f"{key} must be >= 1, got {getattr(self, key)}")
+        if self.cut < 2:
+            raise ValueError(f"cut must be >= 2 (ln c > 0), got {self.cut}")
+        if not self.delta > 0:
+            raise ValueError(f"delta must be > 0, got {self.delta}")
+        if self.dtype not in ("float64", "float32"):
+            raise ValueError(f"dtype must be float64 or float32, got {self.dtype!r}")
+
+
+def select_points(model: nn.Module, layers: Sequence[str] | None = None, log=print) -> list[str]:
+    """Names of the modules to measure (module docstring), in forward-registration order.
+
+    ValueError naming the selection item that matches no module."""
+    if not layers:
+        points = default_points(model)
+        named = dict(model.named_modules())
+        skipped = [f"{n} ({type(m).__name__})" for n, m in named.items()
+                   if n and next(m.children(), None) is None and not isinstance(m, SKIPPED_TYPES)
+                   and not any(n == p or n.startswith(p + ".") for p in points)]
+        if skipped:
+            log(f"not measured (no measurement rule for their type; select them with layers): {', '.join(skipped[:12])}"
+                + (f" and {len(skipped) - 12} more" if len(skipped) > 12 else ""))
+        return points
+    named = [(n, m) for n, m in model.named_modules() if n]
+    chosen = set()
+    for item in layers:
+        hits = {n for n, m in named if type(m).__name__ == item} or {n for n, _ in named if fnmatch.fnmatchcase(n, item)}
+        if not hits:
+            types = sorted({type(m).__name__ for _, m in named})
+            raise ValueError(f"layer selection {item!r} matches no module type or name; types here: {', '.join(types)}")
+        chosen |= hits
+    return [n for n, _ in named if n in chosen]
+
+
+def check_input(loaded: LoadedModel, x: torch.Tensor) -> None:
+    """One forward pass of one image; ValueError naming the model and the shape if it fails."""
+    try:
+        with torch.no_grad():
+            loaded.model.float()(x[:1].float())
+    except Exception as err:  # noqa: BLE001 - any failure here means the shape does not fit
+        raise ValueError(f"model {loaded.name} ({loaded.spec}) does not accept images of shape "
+                         f"{list(x.shape[1:])}: {type(err).__name__}: {str(err).splitlines()[0]}. Resize them "
+                         "(resize, crop) to what the model expects") from None
+
+
+def probe_error(model: nn.Module, probe: dict, n_classes: int, batch_size: int) -> float:
+    """Top-1 error of the model on the clean probe images; nan unless it has n_classes outputs."""
+    outputs = []
+    with torch.no_grad():
+        for lo in range(0, len(probe["x"]), batch_size):
+            outputs.append(model(probe["x"][lo:lo + batch_size].to(next(model.parameters()).device,
+                                                                     next(model.parameters()).dtype)).cpu())
+    out = torch.cat(outputs)
+    if out.ndim != 2 or out.shape[1] != n_classes or n_classes < 2:
+        return float("nan")
+    return float((out.argmax(1) != probe["y"]).double().mean())
+
+
+class _Progress:
+    """tqdm over a probe's batches: a bar with rate and ETA on stderr."""
+
+    def __init__(self, batches, total: int, desc: str, enabled: bool):
+        from tqdm import tqdm
+        self.bar = tqdm(batches, total=total, desc=desc, unit="batch", file=sys.stderr, disable=not enabled,
+                        mininterval=1.0)
+
+    def __iter__(self):
+        yield from self.bar
+        self.bar.close()
+
+
+def make_probe(splits: ImageSplits, settings: ProbeSettings) -> dict:
+    """The probe set (module docstring) and its temperature check."""
+    probe = natural_probe(splits, settings.size, settings.draws, settings.seed, settings.delta, settings.cut)
+    t1, t2 = temperature_bounds(probe["side"], settings.cut)
+    probe.update(T1=t1, T2=t2, in_temperature_range=bool(t1 <= probe["temperature"] <= t2))
+    return probe
+
+
+def describe_probe(probe: dict, data_label: str) -> str:
+    return (f"{probe['size']} images of {data_label}, seed {probe['seed']}, {probe['draws']} draw(s); "
+            f"diffeo delta {probe['delta']:g} c {probe['cut']} T {probe['temperature']:.4g} "
+            f"(range {probe['T1']:.3g}-{probe['T2']:.3g}); noise matched per image")
+
+
+def measure_model(loaded: LoadedModel, probe: dict, settings: ProbeSettings, layers: Sequence[str] | None = None,
+                  n_classes: int = 0, progress: bool = True, log=print) -> tuple[pd.DataFrame, dict]:
+    """One model on a probe set: (layer table, output summary).
+
+    Layer table: the input row (k = 0) and one row per measured point and the output, with the
+    estimator's columns (k, name, kind, role, shape, features, spatial, delta = Delta, D, G, R,
+    probe_size, draws, displacement_rms in pixels, deformation_ratio) and annotate_layers'
+    (is_layer, layer, K, rel_depth), `depth` (rel_depth carried to the inner points) and `model`.
+    Summary: model, spec, weights, D_f, G_f, R_f, probe_error (top-1 on the clean probe images,
+    nan when the outputs are not the data's classes), parameters, seconds.
+    """
+    dtype = getattr(torch, settings.dtype)
+    check_input(loaded, probe["x"])
+    points = select_points(loaded.model, layers, log=log)
+    model = loaded.model.to(device=settings.device, dtype=dtype).eval()
+    start = time.perf_counter()
+    total = math.ceil(probe["size"] / settings.batch_size)
+    batches = _Progress(batches_of(probe, probe["x"], settings.batch_size), total, loaded.name, progress)
+    table = measure_batches(model, batches, points)
+    seconds = time.perf_counter() - start
+    inp = input_row(probe, 0.0, settings.batch_size)
+    table = annotate_layers(pd.concat([inp, table], ignore_index=True))
+    table["depth"] = table.rel_depth.where(table.is_layer).bfill().fillna(1.0)
+    table.insert(0, "model", loaded.name)
+    out = table[table.name == "output"].iloc[0]
+    summary = dict(model=loaded.name, spec=loaded.spec, weights=loaded.weights, D_f=float(out.D), G_f=float(out.G),
+                   R_f=float(out.R), probe_error=probe_error(model, probe, n_classes, settings.batch_size),
+                   parameters=sum(p.numel() for p in loaded.model.parameters()), points=len(points),
+                   seconds=seconds)
+    loaded.model.float()
+    return table, summary
+
+
+def correlations(outputs: pd.DataFrame, seed: int = 0, n_resamples: int = 2000, level: float = 0.95) -> pd.DataFrame:
+    """rho(log probe error, log X) across the models for X = D_f, G_f, R_f, with percentile bootstrap
+    intervals over models (analysis/correlations.bootstrap_rho; paper fig. 1 middle). Models with no
+    probe error are left out; fewer than 3 left: rho is nan."""
+    from spatialpool.analysis.correlations import bootstrap_rho
+    ok = outputs[np.isfinite(outputs.probe_error) & (outputs.probe_error > 0)]
+    rows = []
+    for measure in ("D_f", "G_f", "R_f"):
+        r = (bootstrap_rho(ok.probe_error, ok[measure], seed, n_resamples, level) if len(ok) >= 3
+             else dict(rho=np.nan, ci_low=np.nan, ci_high=np.nan, n_dropped=0))
+        rows.append(dict(measure=measure, n_models=len(ok), models=", ".join(ok.model), **r))
+    return pd.DataFrame(rows)
+
+
+def measure_models(models: Sequence[LoadedModel], splits: ImageSplits, settings: ProbeSettings = ProbeSettings(),
+                   layers: Sequence[str] | None = None, progress: bool = True, log=print) -> dict:
+    """Every model on one probe set of one data pool.
+
+    Returns {"layers": the models' layer tables stacked (plus the probe's description, data label,
+    temperature and its range), "outputs": one summary row per model, "probe": the probe's
+    settings}. ValueError before any measurement if a model does not accept the images' shape;
+    the temperature range is checked and a T outside it logged.
+    """
+    probe = make_probe(splits, settings)
+    label = splits.info.get("label", splits.name)
+    if not probe["in_temperature_range"]:
+        log(f"warning: T = {probe['temperature']:.4g} lies outside Petrini et al.'s range "
+            f"[{probe['T1']:.4g}, {probe['T2']:.4g}] for n = {probe['side']}, c = {settings.cut}")
+    for m in models:
+        check_input(m, probe["x"])
+    tables, summaries = [], []
+    n_classes = len(splits.classes)
+    for m in models:
+        table, summary = measure_model(m, probe, settings, layers, n_classes, progress, log)
+        log(f"{m.name}: D_f {summary['D_f']:.4g} G_f {summary['G_f']:.4g} R_f {summary['R_f']:.4g} "
+            f"error {summary['probe_error']:.3f} ({summary['points']} points, {summary['seconds']:.1f} s)")
+        tables.append(table)
+        summaries.append(summary)
+    description = describe_probe(probe, label)
+    extra = dict(data=label, probe=description, temperature=probe["temperature"],
+                 in_temperature_range=probe["in_temperature_range"])
+    return dict(layers=pd.concat(tables, ignore_index=True).assign(**extra),
+                outputs=pd.DataFrame(summaries).assign(**extra), probe=asdict(settings))

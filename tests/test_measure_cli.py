@@ -1,0 +1,172 @@
+"""`spatialpool measure` and the functions behind it (measurement/any_model.py, models/sources.py,
+data/sources.py): the workflow's numbers for the workflow's models, torchvision models on tiny
+image folders and digits, layer selection, transforms, and errors named before any measurement."""
+import io
+import subprocess
+import sys
+
+import numpy as np
+import pandas as pd
+import pytest
+import torch
+from PIL import Image
+
+from conftest import ROOT
+from spatialpool.cli import main
+from spatialpool.data.images import load_digits_images
+from spatialpool.data.sources import Transform, load_images
+from spatialpool.measurement.any_model import ProbeSettings, measure_models, select_points
+from spatialpool.measurement.images import make_probe, measure_states
+from spatialpool.models.sources import load_model
+from spatialpool.training.checkpoints import save_checkpoint
+
+pytestmark = pytest.mark.usefixtures("one_thread")
+
+
+def _tree(root, side=32, per_class=4, classes=("cat", "dog")):
+    rng = np.random.default_rng(0)
+    for split in ("train", "test"):
+        for c in classes:
+            (root / split / c).mkdir(parents=True)
+            for i in range(per_class):
+                arr = rng.integers(0, 256, (side, side, 3), dtype=np.uint8)
+                Image.fromarray(arr).save(root / split / c / f"{i}.png")
+    (root / "test" / ".ipynb_checkpoints").mkdir()
+    (root / "test" / "cat" / "._0.png").write_bytes(b"\x00\x05\x16\x07")
+    return root
+
+
+def _run(tmp_path, *argv):
+    out = tmp_path / "out"
+    code = main(["measure", *argv, "--out", str(out), "--no-progress"])
+    return code, out
+
+
+def test_the_workflow_models_numbers_are_reproduced_exactly():
+    """Same model, data and probe seed: the command's D, G, R are the workflow's (image_measure)."""
+    settings = ProbeSettings(size=40, draws=2, seed=3, batch_size=16)
+    splits = load_images("digits")
+    lenet = load_model("spatialpool:lenet", seed=5, width_factor=0.5)
+    ours = measure_models([lenet], splits, settings, progress=False, log=lambda m: None)["layers"]
+
+    digits = load_digits_images()  # the workflow's digits data set (config.yaml: split seed 0, 300 test images)
+    probe = make_probe(digits, "digits", 40, 2, seed=3)
+    torch.manual_seed(5)
+    from spatialpool.models.registry import build
+    net = build(dict(name="lenet", width_factor=0.5, num_classes=10, in_channels=3, input_size=32))
+    ref = measure_states(net, net, probe, shuffles=0, batch_size=16, log=lambda *a: None)
+    ref = ref[ref.state == "best"]
+    assert list(ours.name) == list(ref.name)
+    for column in ("delta", "D", "G", "R", "displacement_rms"):
+        np.testing.assert_array_equal(ours[column].to_numpy(float), ref[column].to_numpy(float), err_msg=column)
+
+
+@pytest.mark.parametrize("name", ["resnet18", "mobilenet_v3_small", "vgg11_bn"])
+def test_torchvision_models_on_a_tiny_image_folder(tmp_path, name):
+    tree = _tree(tmp_path / "tree")
+    code, out = _run(tmp_path, f"torchvision:{name}", "--data", str(tree), "--size", "6", "--draws", "2",
+                     "--dtype", "float32")
+    assert code == 0
+    layers, outputs = pd.read_csv(out / "layers.csv"), pd.read_csv(out / "outputs.csv")
+    assert len(outputs) == 1 and outputs.model[0] == name
+    assert np.isfinite(outputs.probe_error[0])  # random init with the folder's 2 classes as outputs
+    t = layers[layers.is_layer]
+    assert t.rel_depth.iloc[0] == 0 and t.rel_depth.iloc[-1] == 1 and t.name.iloc[-1] == "output"
+    assert t.R.iloc[0] == pytest.approx(1.0)  # the input: D and G are the same norm by construction
+    assert (layers.probe_size == 6).all() and (layers.draws == 2).all()
+    assert (out / "sensitivities.png").stat().st_size > 5000
+    assert set(layers.data) == {"image folder tree"}
+
+
+def test_several_models_give_one_table_and_correlations(tmp_path):
+    code, out = _run(tmp_path, "spatialpool:lenet", "spatialpool:fcn2", "torchvision:resnet18",
+                     "--data", "digits", "--size", "20", "--correlations", "--bootstrap", "50")
+    assert code == 0
+    outputs = pd.read_csv(out / "outputs.csv")
+    assert list(outputs.model) == ["lenet", "fcn2", "resnet18"]
+    corr = pd.read_csv(out / "correlations.csv")
+    assert list(corr.measure) == ["D_f", "G_f", "R_f"] and (corr.n_models == 3).all()
+    assert ((corr.rho >= -1) & (corr.rho <= 1)).all()
+    assert set(pd.read_csv(out / "layers.csv").model) == {"lenet", "fcn2", "resnet18"}
+
+
+def test_a_workflow_checkpoint_and_a_builder_with_weights(tmp_path):
+    torch.manual_seed(0)
+    from spatialpool.models.registry import build
+    arch = dict(name="lenet", width_factor=0.5, num_classes=10, in_channels=3, input_size=32)
+    init, trained = build(arch), build(arch)
+    save_checkpoint(tmp_path / "net.pt", arch, {4: {"states": {"init": init.state_dict(), "best": trained.state_dict()}}})
+    splits = load_images("digits")
+    settings = ProbeSettings(size=10, seed=1)
+    a = load_model(f"checkpoint:{tmp_path / 'net.pt'}", state="init")
+    assert a.info == dict(seed=4, state="init")
+    ours = measure_models([a], splits, settings, progress=False, log=lambda m: None)["layers"]
+    ref = measure_states(init, trained, make_probe(load_digits_images(), "digits", 10, 1, seed=1), shuffles=0,
+                         batch_size=50, log=lambda *a: None)
+    np.testing.assert_array_equal(ours.R.to_numpy(float), ref[ref.state == "init"].R.to_numpy(float))
+
+    sys.path.insert(0, str(ROOT / "tests"))
+    from toy_models import ToyNet
+    toy = ToyNet()
+    torch.save(toy.state_dict(), tmp_path / "toy.pth")
+    loaded = load_model("toy_models:ToyNet", weights=str(tmp_path / "toy.pth"))
+    assert all(torch.equal(v, toy.state_dict()[k]) for k, v in loaded.model.state_dict().items())
+    with pytest.raises(RuntimeError, match="does not fit"):
+        load_model("torchvision:resnet18", weights=str(tmp_path / "toy.pth"))
+
+
+def test_layer_selection_by_type_and_name_pattern():
+    model = load_model("torchvision:resnet18", num_classes=10).model
+    relus = select_points(model, ["ReLU"])
+    assert relus == [n for n, m in model.named_modules() if isinstance(m, torch.nn.ReLU)] and len(relus) == 9
+    assert select_points(model, ["layer?.0"]) == ["layer1.0", "layer2.0", "layer3.0", "layer4.0"]
+    default = select_points(model, None, log=lambda m: None)
+    assert default[:4] == ["conv1", "bn1", "relu", "maxpool"] and "layer4.1" in default and default[-1] == "fc"
+    with pytest.raises(ValueError, match="matches no module"):
+        select_points(model, ["Transformer"])
+
+
+def test_transform_resizes_crops_and_normalises(tmp_path):
+    tree = _tree(tmp_path / "tree", side=40)
+    big = load_images(str(tree), Transform(resize=36, crop=24, mean=(0.5,) * 3, std=(0.25,) * 3), log=lambda m: None)
+    assert big.x_test.shape == (8, 3, 24, 24) and big.mean == (0.5,) * 3 and big.info["split"] == "test"
+    native = load_images(str(tree), log=lambda m: None)
+    x = native.normalise(native.x_test)
+    assert x.shape == (8, 3, 40, 40)
+    np.testing.assert_allclose(x.mean(dim=(0, 2, 3)).numpy(), 0, atol=1e-5)  # the pool's own statistics
+    digits = load_images("digits", Transform(resize=64, crop=56))
+    assert digits.x_test.shape == (300, 3, 56, 56) and float(digits.x_test.max()) <= 1.0
+
+
+def test_the_temperature_range_is_checked_and_reported():
+    splits = load_images("digits")
+    model = load_model("spatialpool:fcn2")
+    messages = []
+    big = measure_models([model], splits, ProbeSettings(size=5, delta=8.0), progress=False, log=messages.append)
+    assert not big["layers"].in_temperature_range.iloc[0] and any("outside Petrini" in m for m in messages)
+    ok = measure_models([model], splits, ProbeSettings(size=5, delta=1.0), progress=False, log=lambda m: None)
+    assert ok["layers"].in_temperature_range.all()
+
+
+def _error(tmp_path, capsys, *argv):
+    code, out = _run(tmp_path, *argv)
+    assert code == 2 and not out.exists()
+    return capsys.readouterr().err
+
+
+def test_bad_input_is_named_before_any_measurement(tmp_path, capsys):
+    (tmp_path / "empty").mkdir()
+    assert "no image files" in _error(tmp_path, capsys, "torchvision:resnet18", "--data", str(tmp_path / "empty"))
+    assert "weights file" in _error(tmp_path, capsys, "torchvision:resnet18", "--weights", str(tmp_path / "w.pth"),
+                                    "--data", "digits")
+    err = _error(tmp_path, capsys, "torchvision:alexnet", "--data", "digits", "--size", "4")
+    assert "does not accept images of shape [3, 32, 32]" in err and "Resize" in err
+    assert "has no classification model" in _error(tmp_path, capsys, "torchvision:resnet19", "--data", "digits")
+    assert "neither 'digits'" in _error(tmp_path, capsys, "spatialpool:lenet", "--data", str(tmp_path / "nowhere"))
+    assert "--weights given 1 times for 2 models" in _error(tmp_path, capsys, "spatialpool:lenet", "spatialpool:fcn2",
+                                                             "--weights", "none", "--data", "digits")
+
+
+def test_the_console_command_is_installed():
+    run = subprocess.run([sys.executable, "-m", "spatialpool.cli", "measure", "--help"], capture_output=True, text=True)
+    assert run.returncode == 0 and "torchvision:NAME" in run.stdout

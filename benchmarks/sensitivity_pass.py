@@ -98,7 +98,7 @@ def cnn_naive(args, model, images, temp):
         else:
             def forward_k(x, name=name):
                 got = []
-                hooks = _Hooks(model, [name], lambda key, kind, y: got.append(y.detach().clone()))
+                hooks = _Hooks(model, [name], lambda key, kind, y, role=None: got.append(y.detach().clone()))
                 try:
                     model(x)
                 finally:

@@ -1,7 +1,6 @@
 """`spatialpool measure` and the functions behind it (measurement/any_model.py, models/sources.py,
 data/sources.py): the workflow's numbers for the workflow's models, torchvision models on tiny
 image folders and digits, layer selection, transforms, and errors named before any measurement."""
-import io
 import subprocess
 import sys
 
@@ -170,3 +169,30 @@ def test_bad_input_is_named_before_any_measurement(tmp_path, capsys):
 def test_the_console_command_is_installed():
     run = subprocess.run([sys.executable, "-m", "spatialpool.cli", "measure", "--help"], capture_output=True, text=True)
     assert run.returncode == 0 and "torchvision:NAME" in run.stdout
+
+
+def test_the_workflow_rule_family_runs_the_same_measurement(tmp_path):
+    import yaml
+
+    from conftest import TINY, run_snakemake
+    from spatialpool.cli import measure_to_folder
+
+    entry = dict(name="mine", data="digits", models=["spatialpool:lenet", "torchvision:resnet18"],
+                 weights=[None, None], model_seed=2, probe=dict(size=12, draws=1, seed=4, batch_size=12))
+    extra = tmp_path / "mine.yaml"
+    extra.write_text(yaml.safe_dump({"model_measurements": [entry]}))
+    work = tmp_path / "work"
+    run_snakemake(work, "model_measurements", configfile=[TINY, extra])
+    ours = pd.read_csv(work / "results/model_measurements/mine/layers.csv")
+    direct = measure_to_folder(entry["models"], "digits", tmp_path / "direct", weights=entry["weights"],
+                               probe=entry["probe"], model_seed=2, progress=False, log=lambda m: None)["layers"]
+    np.testing.assert_array_equal(ours.R.to_numpy(float), direct.R.to_numpy(float))
+    assert set(ours.model) == {"lenet", "resnet18"}
+    # a new probe seed reruns the measurement and nothing else
+    entry["probe"]["seed"] = 5
+    extra.write_text(yaml.safe_dump({"model_measurements": [entry]}))
+    import subprocess
+    out = subprocess.run([sys.executable, "-m", "snakemake", "-s", str(ROOT / "Snakefile"), "--directory", str(work),
+                          "--configfile", str(TINY), str(extra), "-n", "model_measurements"],
+                         capture_output=True, text=True).stdout
+    assert "measure_models" in out and "train" not in out.split("Job stats:")[1]

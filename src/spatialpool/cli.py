@@ -63,51 +63,75 @@ def measure_parser(sub) -> argparse.ArgumentParser:
     return p
 
 
-def run_measure(args) -> dict:
+def measure_to_folder(models: list[str], data: str, out: str | Path, weights: list | None = None,
+                      transform: dict | None = None, probe: dict | None = None, layers: list[str] | None = None,
+                      num_classes: int | None = None, model_seed: int = 0, width_factor: float = 1.0,
+                      state: str = "best", checkpoint_seed: int | None = None, correlations: bool = False,
+                      bootstrap: int = 2000, formats=("png",), progress: bool = True, log=None) -> dict:
+    """Measure models on one probe set of one data source and write the command's files into `out`
+    (module docstring); the command and the workflow's rule measure_models both call it.
+
+    models / weights: model specs and, per model, a weights name or file or None (models/sources.py);
+    data: a data source (data/sources.py); transform: {resize, crop, mean, std} (absent: the
+    first model's weights' own, else the data's); probe: ProbeSettings' fields; layers: a point
+    selection (measurement/any_model.py). Every model is loaded and checked against the data before
+    any is measured; nothing is written unless all succeed. Returns measure_models' dict (plus
+    "correlations" when asked).
+    """
     from spatialpool.data.sources import Transform, load_images
-    from spatialpool.measurement.any_model import ProbeSettings, correlations, measure_models
+    from spatialpool.measurement.any_model import ProbeSettings, measure_models
+    from spatialpool.measurement.any_model import correlations as correlation_table
     from spatialpool.models.sources import load_model
 
-    log = lambda m: print(m, file=sys.stderr)  # noqa: E731 - stdout stays free for the summary table
-    weights = args.weights or [None] * len(args.models)
-    if len(weights) != len(args.models):
-        raise ValueError(f"--weights given {len(weights)} times for {len(args.models)} models; give it once per "
+    log = log or (lambda m: print(m, file=sys.stderr))  # stdout stays free for the summary table
+    weights = list(weights) if weights else [None] * len(models)
+    if len(weights) != len(models):
+        raise ValueError(f"--weights given {len(weights)} times for {len(models)} models; give it once per "
                          "model, in order ('none' for a random initialisation)")
-    weights = [None if w in (None, "none") else w for w in weights]
-    settings = ProbeSettings(size=args.size, draws=args.draws, seed=args.seed, delta=args.delta, cut=args.cut,
-                             batch_size=args.batch_size, dtype=args.dtype, device=args.device)
-    # the transform: the flags, else the first model's weights' own (all models see the same probe)
-    transform = Transform(args.resize, args.crop, args.mean, args.std)
-    peek = [load_model(m, w, num_classes=args.num_classes or 10, seed=args.model_seed,
-                       width_factor=args.width_factor, state=args.state, checkpoint_seed=args.checkpoint_seed)
-            if w is not None else None for m, w in zip(args.models, weights)]
-    preset = next((m.transform for m in peek if m is not None and m.transform), None)
-    if preset and not any((args.resize, args.crop, args.mean, args.std)):
-        transform = Transform(preset["resize"], preset["crop"], preset["mean"], preset["std"])
-        log(f"transform from the weights' metadata: {transform}")
-    splits = load_images(args.data, transform, log=log)
+    weights = [None if w in (None, "none", "None") else str(w) for w in weights]
+    settings = ProbeSettings(**(probe or {}))
+    given = {k: (tuple(v) if isinstance(v, list) else v) for k, v in (transform or {}).items() if v is not None}
+
+    def load(spec, w, classes, side=32):
+        return load_model(spec, w, num_classes=num_classes or classes, seed=model_seed, width_factor=width_factor,
+                          state=state, checkpoint_seed=checkpoint_seed, input_size=side)
+
+    # models with named weights first: their metadata may say which transform they expect
+    loaded = [load(m, w, 10) if w is not None else None for m, w in zip(models, weights)]
+    preset = next((m.transform for m in loaded if m is not None and m.transform), None)
+    if preset and not given:
+        given = preset
+        log(f"transform from the weights' metadata: {preset}")
+    splits = load_images(data, Transform(**given), log=log)
     side = int(splits.x_test.shape[-1])
-    models = [p if p is not None else load_model(m, None, num_classes=args.num_classes or len(splits.classes),
-                                                  seed=args.model_seed, width_factor=args.width_factor,
-                                                  state=args.state, checkpoint_seed=args.checkpoint_seed,
-                                                  input_size=side)
-              for m, p in zip(args.models, peek)]
-    result = measure_models(models, splits, settings, args.layers, progress=not args.no_progress, log=log)
-    out = Path(args.out)
+    loaded = [m if m is not None else load(spec, None, len(splits.classes), side) for spec, m in zip(models, loaded)]
+    result = measure_models(loaded, splits, settings, layers, progress=progress, log=log)
+    if correlations:
+        result["correlations"] = correlation_table(result["outputs"], seed=settings.seed, n_resamples=bootstrap)
+    out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     result["layers"].to_csv(out / "layers.csv", index=False)
     result["outputs"].to_csv(out / "outputs.csv", index=False)
-    if args.correlations:
-        result["correlations"] = correlations(result["outputs"], seed=args.seed, n_resamples=args.bootstrap)
+    if correlations:
         result["correlations"].to_csv(out / "correlations.csv", index=False)
-    (out / "probe.json").write_text(json.dumps(dict(result["probe"], data=args.data, transform=vars(transform),
-                                                    models=args.models, weights=[str(w) for w in weights]), indent=1))
+    (out / "probe.json").write_text(json.dumps(dict(result["probe"], data=data, transform=given, models=list(models),
+                                                    weights=weights, layers=layers), indent=1, default=str))
     from spatialpool.figures.any_model import figure_models
-    figure_models(result["layers"], str(out / "sensitivities"), args.formats, title=result["layers"].probe.iloc[0])
+    figure_models(result["layers"], str(out / "sensitivities"), formats, title=result["layers"].probe.iloc[0])
+    log(f"written: {out}/layers.csv, outputs.csv, probe.json, sensitivities.{formats[0]}"
+        + (", correlations.csv" if correlations else ""))
+    return result
+
+
+def run_measure(args) -> dict:
+    transform = dict(resize=args.resize, crop=args.crop, mean=args.mean, std=args.std)
+    probe = dict(size=args.size, draws=args.draws, seed=args.seed, delta=args.delta, cut=args.cut,
+                 batch_size=args.batch_size, dtype=args.dtype, device=args.device)
+    result = measure_to_folder(args.models, args.data, args.out, args.weights, transform, probe, args.layers,
+                               args.num_classes, args.model_seed, args.width_factor, args.state, args.checkpoint_seed,
+                               args.correlations, args.bootstrap, args.formats, progress=not args.no_progress)
     cols = ["model", "D_f", "G_f", "R_f", "probe_error", "points", "seconds"]
     print(result["outputs"][cols].to_string(index=False, float_format=lambda v: f"{v:.4g}"))
-    log(f"written: {out}/layers.csv, outputs.csv, sensitivities.{args.formats[0]}"
-        + (", correlations.csv" if args.correlations else ""))
     return result
 
 

@@ -59,7 +59,7 @@ PARTS = ("section2", "section3", "section4", "appendix_a", "appendix_b", "append
 # Top-level keys a config may leave out (the schema's `default:` of each; a test checks they agree).
 # the schema's top-level defaults (tests/test_config.py checks that they agree)
 DEFAULTS = {"results": "results", "logs": "logs", "parts": list(PARTS), "block_size": 4,
-            "cifar10_source": None, "resume": {"enabled": True, "dir": "results/.resume", "interval_s": 300}}
+            "cifar10_source": None, "model_measurements": [], "resume": {"enabled": True, "dir": "results/.resume", "interval_s": 300}}
 
 
 def by_name(entries: list[dict], key: str = "name") -> dict[str, dict]:
@@ -86,7 +86,7 @@ def keyed(config: dict) -> dict:
 def duplicate_names(config: dict) -> list[str]:
     """A name used twice in a grid: each grid entry must be addressable by its name."""
     out = []
-    lists = [(g, config.get(g) or []) for g in GRIDS]
+    lists = [(g, config.get(g) or []) for g in GRIDS] + [("model_measurements", config.get("model_measurements") or [])]
     if config.get("images"):
         lists += [("images.datasets", config["images"].get("datasets") or []),
                   ("images.groups", config["images"].get("groups") or [])]

@@ -476,8 +476,20 @@ def part_outputs(part):
     return sorted(set(out + image_intermediates(groups, imagenet=part in ("section2", "appendix_c"))))
 
 
+# Your own models (config key model_measurements), keyed by entry name.
+MODEL_MEASUREMENTS = {e["name"]: {k: v for k, v in e.items() if k != "name"} for e in CFG["model_measurements"]}
+
+
+def model_measurement_outputs():
+    return [
+        f"{RESULTS}/model_measurements/{e}/{f}"
+        for e in sorted(MODEL_MEASUREMENTS)
+        for f in ("layers.csv", "outputs.csv", "sensitivities.png")
+    ]
+
+
 def all_outputs():
-    out = [f"{TABLES}/scorecard.csv", f"{TABLES}/referee_summary.html"]
+    out = [f"{TABLES}/scorecard.csv", f"{TABLES}/referee_summary.html"] + model_measurement_outputs()
     return sorted(set(out + [f for part in WANTED_PARTS for f in part_outputs(part)]))
 
 

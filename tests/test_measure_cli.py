@@ -78,15 +78,32 @@ def test_torchvision_models_on_a_tiny_image_folder(tmp_path, name):
 
 
 def test_several_models_give_one_table_and_correlations(tmp_path):
-    code, out = _run(tmp_path, "spatialpool:lenet", "spatialpool:fcn2", "torchvision:resnet18",
+    models = ["spatialpool:lenet", "spatialpool:fcn2", "spatialpool:alexnet"]
+    code, out = _run(tmp_path, *models, "--weights", "none,none", "--weights", "none", "--width-factor", "0.25",
                      "--data", "digits", "--size", "20", "--correlations", "--bootstrap", "50")
     assert code == 0
     outputs = pd.read_csv(out / "outputs.csv")
-    assert list(outputs.model) == ["lenet", "fcn2", "resnet18"]
+    assert list(outputs.model) == ["lenet", "fcn2", "alexnet"]
     corr = pd.read_csv(out / "correlations.csv")
     assert list(corr.measure) == ["D_f", "G_f", "R_f"] and (corr.n_models == 3).all()
-    assert ((corr.rho >= -1) & (corr.rho <= 1)).all()
-    assert set(pd.read_csv(out / "layers.csv").model) == {"lenet", "fcn2", "resnet18"}
+    assert corr.ci_low.isna().all() and corr.note.str.contains("too few").all()
+    assert set(pd.read_csv(out / "layers.csv").model) == set(outputs.model)
+
+
+def test_correlations_over_too_few_models_say_so():
+    from spatialpool.measurement.any_model import correlations
+    three = pd.DataFrame(dict(model=list("abc"), probe_error=[0.2, 0.4, 0.8], D_f=[1.0, 2.0, 4.0], G_f=[3.0, 2.0, 1.0],
+                              R_f=[0.5, 1.0, 2.0]))
+    c = correlations(three).set_index("measure")
+    assert c.rho["D_f"] == pytest.approx(1.0) and c.rho["G_f"] < -0.9 and c.ci_low.isna().all()
+    assert "too few for a bootstrap interval" in c.note["D_f"]
+    assert "too few for a correlation" in correlations(three.iloc[:2]).note[0]
+    rng = np.random.default_rng(0)
+    six = pd.DataFrame(dict(model=list("abcdef"), probe_error=rng.uniform(0.1, 0.9, 6)))
+    six["D_f"] = six.probe_error * rng.uniform(0.8, 1.2, 6)
+    six["G_f"], six["R_f"] = 1 / six.D_f, six.D_f ** 2
+    c = correlations(six, n_resamples=500)
+    assert (c.note == "").all() and ((c.ci_low >= -1) & (c.ci_low <= c.rho) & (c.rho <= c.ci_high) & (c.ci_high <= 1)).all()
 
 
 def test_a_workflow_checkpoint_and_a_builder_with_weights(tmp_path):
@@ -164,6 +181,18 @@ def test_bad_input_is_named_before_any_measurement(tmp_path, capsys):
     assert "neither 'digits'" in _error(tmp_path, capsys, "spatialpool:lenet", "--data", str(tmp_path / "nowhere"))
     assert "--weights given 1 times for 2 models" in _error(tmp_path, capsys, "spatialpool:lenet", "spatialpool:fcn2",
                                                              "--weights", "none", "--data", "digits")
+    (tmp_path / "text.pt").write_text("not weights")
+    assert "is not a readable state dict" in _error(tmp_path, capsys, "torchvision:resnet18", "--weights",
+                                                    str(tmp_path / "text.pt"), "--data", "digits")
+    (tmp_path / "ckpt.pt").write_text("not a checkpoint")
+    assert "is not a readable checkpoint" in _error(tmp_path, capsys, f"checkpoint:{tmp_path / 'ckpt.pt'}",
+                                                    "--data", "digits")
+    mixed = _tree(tmp_path / "mixed")
+    Image.new("RGB", (30, 50)).save(mixed / "test" / "dog" / "odd.png")
+    assert "give a resize rule" in _error(tmp_path, capsys, "spatialpool:lenet", "--data", str(mixed))
+    # options before the models: a comma list, so that --layers cannot swallow a model name
+    code, out = _run(tmp_path, "--layers", "ReLU,Linear", "spatialpool:lenet", "--data", "digits", "--size", "4")
+    assert code == 0 and set(pd.read_csv(out / "outputs.csv").points) == {7}  # 4 ReLUs, 3 Linears
 
 
 def test_the_console_command_is_installed():

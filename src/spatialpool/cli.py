@@ -22,14 +22,19 @@ def _floats(text: str) -> tuple[float, ...]:
     return tuple(float(v) for v in text.split(","))
 
 
+def _names(text: str) -> list[str]:
+    return [v for v in text.split(",") if v]
+
+
 def measure_parser(sub) -> argparse.ArgumentParser:
     p = sub.add_parser("measure", help="layer-wise sensitivities D_k, G_k, R_k of models on images",
                        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("models", nargs="+", metavar="MODEL",
                    help="torchvision:NAME, package.module:function, spatialpool:ARCH or checkpoint:PATH")
-    p.add_argument("--weights", action="append", default=None, metavar="W",
-                   help="per model, in order: torchvision weights name (DEFAULT, IMAGENET1K_V1, ...), a state-dict "
-                        "file, or 'none' for a seeded random initialisation (default: none for every model)")
+    p.add_argument("--weights", type=_names, action="extend", default=None, metavar="W[,W...]",
+                   help="per model, in order, comma-separated (or the flag repeated): torchvision weights name "
+                        "(DEFAULT, IMAGENET1K_V1, ...), a state-dict file, or 'none' for a seeded random "
+                        "initialisation (default: none for every model)")
     p.add_argument("--data", required=True, help="digits, cifar10:PATH, or an ImageFolder tree / .tar / .tar.gz")
     g = p.add_argument_group("transform (default: torchvision weights' own, else the data's size and statistics)")
     g.add_argument("--resize", type=int, help="scale the shorter side to this many pixels")
@@ -45,8 +50,11 @@ def measure_parser(sub) -> argparse.ArgumentParser:
     g.add_argument("--batch-size", type=int, default=50, help="probe images per forward pass (default 50)")
     g.add_argument("--dtype", choices=("float64", "float32"), default="float64", help="model and sums (default float64)")
     g.add_argument("--device", default="cpu", help="cpu, cuda, cuda:1, ... (default cpu)")
-    g.add_argument("--layers", nargs="+", metavar="SEL",
-                   help="module types (ReLU, Conv2d) or name patterns (layer?.0; * crosses dots); default: the workflow's points")
+    g.add_argument("--layers", type=_names, action="extend", metavar="SEL[,SEL...]",
+                   help="comma-separated module types (ReLU,Conv2d) or name patterns (layer?.0; * crosses dots); "
+                        "default: the workflow's points")
+    g.add_argument("--threads", type=int, help="torch threads (default: torch's; the last digits of float sums "
+                   "depend on it, the workflow's rule uses 1)")
     g = p.add_argument_group("models")
     g.add_argument("--num-classes", type=int, help="outputs of randomly initialised models (default: the data's classes)")
     g.add_argument("--model-seed", type=int, default=0, help="torch seed of random initialisations (default 0)")
@@ -124,6 +132,9 @@ def measure_to_folder(models: list[str], data: str, out: str | Path, weights: li
 
 
 def run_measure(args) -> dict:
+    if args.threads:
+        import torch
+        torch.set_num_threads(args.threads)
     transform = dict(resize=args.resize, crop=args.crop, mean=args.mean, std=args.std)
     probe = dict(size=args.size, draws=args.draws, seed=args.seed, delta=args.delta, cut=args.cut,
                  batch_size=args.batch_size, dtype=args.dtype, device=args.device)

@@ -5,7 +5,11 @@
 rule measure_models:
     """D_k, G_k, R_k of an entry's models on its data, one probe set for all (measurement/any_model.py)."""
     output:
-        layers=f"{RESULTS}/model_measurements/{{entry}}/layers.csv",
+        layers=report(
+            f"{RESULTS}/model_measurements/{{entry}}/layers.csv",
+            caption="../report/model_measurements_layers.rst",
+            category="Your models",
+        ),
         outputs=report(
             f"{RESULTS}/model_measurements/{{entry}}/outputs.csv",
             caption="../report/model_measurements_table.rst",

@@ -98,8 +98,9 @@ def _folder(source: Path, t: Transform, log) -> ImageSplits:
             folder = read_image_folder(source, size, resize="shorter_side_center_crop", log=log)
         else:
             folder = read_image_folder(source, _native_size(source), log=log)
-    except ImageFolderError as err:
-        raise ValueError(str(err)) from err
+    except ImageFolderError as err:  # say it in the command's words
+        raise ValueError(str(err).replace("(or choose resize: shorter_side_center_crop)",
+                                          "(give a resize rule: resize and/or crop)")) from None
     split = "test" if "test" in folder["splits"] else "all"
     x, y = (torch.from_numpy(a) for a in folder["splits"][split])
     x, scale = _resize_tensor(x, 255.0, Transform(crop=t.crop) if t.resize else Transform())

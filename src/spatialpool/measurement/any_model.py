@@ -45,6 +45,9 @@ from spatialpool.perturbations.diffeo import temperature_bounds
 from spatialpool.perturbations.registry import batches_of
 
 
+MIN_BOOTSTRAP_MODELS = 5  # a percentile bootstrap over fewer models is mostly degenerate resamples
+
+
 @dataclass(frozen=True)
 class ProbeSettings:
     """size: probe images; draws: perturbations per image; seed: the probe's seed (images and
@@ -173,10 +176,11 @@ def measure_model(loaded: LoadedModel, probe: dict, settings: ProbeSettings, lay
     table["depth"] = table.rel_depth.where(table.is_layer).bfill().fillna(1.0)
     table.insert(0, "model", loaded.name)
     out = table[table.name == "output"].iloc[0]
+    # points: the measured representations (a module called twice, e.g. a reused ReLU, gives two: name, name#2)
     summary = dict(model=loaded.name, spec=loaded.spec, weights=loaded.weights, D_f=float(out.D), G_f=float(out.G),
                    R_f=float(out.R), probe_error=probe_error(model, probe, n_classes, settings.batch_size),
-                   parameters=sum(p.numel() for p in loaded.model.parameters()), points=len(points),
-                   seconds=seconds)
+                   parameters=sum(p.numel() for p in loaded.model.parameters()),
+                   points=int((~table.name.isin(["input", "output"])).sum()), seconds=seconds)
     loaded.model.float()
     return table, summary
 
@@ -184,14 +188,24 @@ def measure_model(loaded: LoadedModel, probe: dict, settings: ProbeSettings, lay
 def correlations(outputs: pd.DataFrame, seed: int = 0, n_resamples: int = 2000, level: float = 0.95) -> pd.DataFrame:
     """rho(log probe error, log X) across the models for X = D_f, G_f, R_f, with percentile bootstrap
     intervals over models (analysis/correlations.bootstrap_rho; paper fig. 1 middle). Models with no
-    probe error are left out; fewer than 3 left: rho is nan."""
-    from spatialpool.analysis.correlations import bootstrap_rho
+    probe error are left out; fewer than 3 left: rho is nan. The interval needs at least
+    MIN_BOOTSTRAP_MODELS models (with fewer, most resamples repeat one or two models and rho of a
+    resample is degenerate); n_dropped counts the resamples whose rho is undefined (all of its
+    models alike), and `note` says when the interval is not given."""
+    from spatialpool.analysis.correlations import bootstrap_rho, log_correlation
     ok = outputs[np.isfinite(outputs.probe_error) & (outputs.probe_error > 0)]
     rows = []
     for measure in ("D_f", "G_f", "R_f"):
-        r = (bootstrap_rho(ok.probe_error, ok[measure], seed, n_resamples, level) if len(ok) >= 3
-             else dict(rho=np.nan, ci_low=np.nan, ci_high=np.nan, n_dropped=0))
-        rows.append(dict(measure=measure, n_models=len(ok), models=", ".join(ok.model), **r))
+        n = len(ok)
+        if n >= MIN_BOOTSTRAP_MODELS:
+            r = bootstrap_rho(ok.probe_error, ok[measure], seed, n_resamples, level)
+            r.update(ci_low=float(np.clip(r["ci_low"], -1, 1)), ci_high=float(np.clip(r["ci_high"], -1, 1)), note="")
+        else:
+            r = dict(rho=log_correlation(ok.probe_error, ok[measure]) if n >= 3 else np.nan, ci_low=np.nan,
+                     ci_high=np.nan, n_dropped=0,
+                     note=f"{n} models: too few for {'a correlation' if n < 3 else 'a bootstrap interval'} "
+                          f"(needs {3 if n < 3 else MIN_BOOTSTRAP_MODELS})")
+        rows.append(dict(measure=measure, n_models=n, models=", ".join(ok.model), **r))
     return pd.DataFrame(rows)
 
 

@@ -14,15 +14,37 @@ import torch
 import torch.nn.functional as F_
 from torch import nn
 
-ACTIVATIONS = {"relu": torch.relu, "tanh": torch.tanh}
+ACTIVATIONS = {"relu": torch.relu, "tanh": torch.tanh, "linear": lambda z: z}
+ACTIVATION_PATTERN = r"^(relu|tanh|linear|swish:[0-9]+(\.[0-9]+)?)$"  # the config schema's
+
+
+def swish_beta(name: str) -> float | None:
+    """beta of an activation named "swish:<beta>" (e.g. "swish:2"), None for the others."""
+    return float(name.split(":", 1)[1]) if name.startswith("swish:") else None
+
+
+def activation_fn(name: str):
+    """phi of an activation name: "relu", "tanh", "linear", or "swish:<beta>" for
+    swish_beta(z) = z sigmoid(beta z) (Ramachandran et al. 2017; the paper's sec. 4.1 and
+    conclusion): linear / 2 at beta = 0 (the name "swish:0"), ReLU as beta -> infinity.
+    ValueError naming the allowed forms for anything else."""
+    if name in ACTIVATIONS:
+        return ACTIVATIONS[name]
+    beta = None
+    try:
+        beta = swish_beta(name)
+    except ValueError:
+        pass
+    if beta is None or not beta >= 0:
+        raise ValueError(f"unknown activation {name!r}: expected relu, tanh, linear or swish:<beta >= 0>")
+    return lambda z: z * torch.sigmoid(beta * z)
 
 
 class SimpleCNN(nn.Module):
     def __init__(self, depth: int, width: int, filter_size: int, stride: int,
                  activation: str = "relu", in_channels: int = 1):
         super().__init__()
-        if activation not in ACTIVATIONS:
-            raise ValueError(f"unknown activation {activation!r}: expected one of {sorted(ACTIVATIONS)}")
+        self.phi = activation_fn(activation)  # ValueError for an unknown name
         if stride not in (1, filter_size):
             raise ValueError(f"stride must be 1 or the filter size {filter_size}, got {stride}")
         self.depth, self.width, self.filter_size, self.stride = depth, width, filter_size, stride
@@ -48,7 +70,7 @@ class SimpleCNN(nn.Module):
             left = (fs - 1) // 2
             h = F_.pad(h, (left, fs - 1 - left), mode="circular")
         z = F_.conv1d(h, w, stride=self.stride) / math.sqrt(w.shape[1] * fs) + b[:, None]
-        return math.sqrt(fs) * ACTIVATIONS[self.activation](z)
+        return math.sqrt(fs) * self.phi(z)
 
     def hidden(self, x: torch.Tensor) -> list[torch.Tensor]:
         """Every hidden representation h_1 ... h_K, each [B, H, L_k]."""

@@ -56,7 +56,11 @@ def _state_dict(path: str | os.PathLike) -> dict:
     path = Path(path)
     if not path.is_file():
         raise FileNotFoundError(f"weights file {path} does not exist")
-    state = torch.load(path, map_location="cpu", weights_only=True)
+    try:
+        state = torch.load(path, map_location="cpu", weights_only=True)
+    except Exception as err:  # noqa: BLE001 - a damaged or foreign file, whatever the library says
+        raise RuntimeError(f"weights file {path} is not a readable state dict ({type(err).__name__}: "
+                           f"{str(err).splitlines()[0][:200]})") from None
     if isinstance(state, dict) and "state_dict" in state and isinstance(state["state_dict"], dict):
         state = state["state_dict"]  # a common wrapping of saved weights
     if not isinstance(state, dict):
@@ -68,7 +72,8 @@ def _load_state(model: nn.Module, path, label: str) -> None:
     try:
         model.load_state_dict(_state_dict(path))
     except RuntimeError as err:
-        raise RuntimeError(f"weights file {path} does not fit {label}: {str(err).splitlines()[0]}") from err
+        detail = " ".join(line.strip() for line in str(err).splitlines()[:3])
+        raise RuntimeError(f"weights file {path} does not fit {label}: {detail[:400]}") from None
 
 
 def _torchvision(name: str, weights: str | None, num_classes: int | None, seed: int) -> LoadedModel:
@@ -94,7 +99,12 @@ def _torchvision(name: str, weights: str | None, num_classes: int | None, seed: 
     preset = enum.transforms()  # ImageClassification: resize, crop, mean, std of the weights
     transform = dict(resize=int(preset.resize_size[0]), crop=int(preset.crop_size[0]),
                      mean=tuple(preset.mean), std=tuple(preset.std))
-    model = models.get_model(name, weights=enum)  # fetched by torchvision if not cached
+    try:
+        model = models.get_model(name, weights=enum)  # fetched by torchvision if not cached
+    except OSError as err:  # URLError is an OSError: no network, or the download failed
+        raise RuntimeError(f"could not fetch torchvision's {enum} ({type(err).__name__}: {err}); on a machine "
+                           "without internet, download the weights elsewhere and give the state-dict file as the "
+                           "weights instead") from None
     return LoadedModel(name, f"torchvision:{name}", _no_inplace(model), f"{enum}", transform,
                        dict(categories=len(enum.meta.get("categories", []))))
 
@@ -130,9 +140,13 @@ def _checkpoint(path: str, seed: int | None, state: str) -> LoadedModel:
     from spatialpool.training.checkpoints import checkpoint_seeds, load_checkpoint
     if not Path(path).is_file():
         raise FileNotFoundError(f"checkpoint {path} does not exist")
-    if seed is None:
-        seed = checkpoint_seeds(path)[0]
-    ckpt = load_checkpoint(path, seed)
+    from spatialpool.io import CorruptedIntermediate
+    try:
+        if seed is None:
+            seed = checkpoint_seeds(path)[0]
+        ckpt = load_checkpoint(path, seed)
+    except CorruptedIntermediate as err:
+        raise RuntimeError(f"checkpoint {path} is not a readable checkpoint of this workflow ({err.problem})") from None
     if ckpt["states"].get(state) is None:
         raise ValueError(f"checkpoint {path} seed {seed} has no state {state!r}; it has "
                          f"{sorted(k for k, v in ckpt['states'].items() if v is not None)}")

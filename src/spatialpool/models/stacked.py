@@ -20,7 +20,7 @@ import math
 import torch
 from torch import nn
 
-from spatialpool.models.simple_cnn import ACTIVATIONS, SimpleCNN
+from spatialpool.models.simple_cnn import SimpleCNN, activation_fn
 
 
 class StackedCNN(nn.Module):
@@ -32,7 +32,7 @@ class StackedCNN(nn.Module):
         self.arch, self.seeds = arch, len(nets)
         self.depth, self.width = arch["depth"], arch["width"]
         self.filter_size, self.stride = arch["filter_size"], arch["stride"]
-        self.act = ACTIVATIONS[arch["activation"]]
+        self.act = activation_fn(arch["activation"])
         fs = self.filter_size
         self.scales = [(1.0 if k == 0 else math.sqrt(fs)) / math.sqrt(w.shape[1] * fs)
                        for k, w in enumerate(nets[0].weights)]

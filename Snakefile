@@ -22,6 +22,7 @@ include: "workflow/rules/image_measure.smk"
 include: "workflow/rules/image_plots.smk"
 include: "workflow/rules/scorecard.smk"
 include: "workflow/rules/model_measurements.smk"
+include: "workflow/rules/swish.smk"
 
 
 # The default target: the parts of the paper named by the config key `parts`, and the merged scorecard.

@@ -77,3 +77,39 @@ def test_stacked_seeds_use_the_same_swish():
     for s, net in enumerate(nets):
         torch.testing.assert_close(out[s], net(x))
         assert stacked.net_of(s).activation == "swish:2"
+
+
+def test_exponents_and_crossovers_on_an_exact_table():
+    import pandas as pd
+
+    from spatialpool.analysis.swish import crossover_slope, crossovers, exponents
+    a = np.array([1.0, 2.0, 4.0, 8.0])
+    rows = []
+    # G_k = A_k^e(m): relu e = 1 at every m; swish:b rises from 0 to 1, reaching 0.5 at m = 1/b
+    for act, beta in (("relu", np.nan), ("swish:1", 1.0), ("swish:4", 4.0)):
+        for m in (0.01, 0.1, 1.0, 10.0, 100.0):
+            e = 1.0 if np.isnan(beta) else float(np.clip(0.5 + 0.25 * np.log10(m * beta) * 2, 0, 1))
+            for k in range(1, 5):
+                rows.append(dict(activation=act, beta=beta, magnitude=m, k=k, G_plain=a[k - 1] ** e, G_rect=1.0))
+    table = exponents(pd.DataFrame(rows), a, (1, 4))
+    got = table[(table.activation == "swish:4") & (table.noise == "plain")].exponent.to_numpy()
+    np.testing.assert_allclose(got, [0.0, 0.3010, 0.8010, 1.0, 1.0], atol=1e-3)
+    cross = crossovers(table)
+    plain = cross[cross.noise == "plain"].set_index("beta")
+    # half way from e_small (0) to relu (1): e = 0.5 at m = 1/beta exactly
+    np.testing.assert_allclose(plain.m_star.to_numpy(), [1.0, 0.25], rtol=1e-9)
+    assert crossover_slope(cross) == pytest.approx(-1.0)
+    assert cross[cross.noise == "rect"].m_star.isna().all()  # flat everywhere: never rises
+
+
+def test_the_homogeneous_theory_moves_from_linear_to_relu_with_beta(probe):
+    from spatialpool.analysis.swish import homogeneous_theory
+    out = homogeneous_theory(dict(depth=6, filter_size=3, stride=1), 32, probe, [1, 4, 16], [0.001, 0.01, 0.1, 1, 10],
+                             (2, 6), 16, log=lambda m: None)
+    e = out["exponents"][out["exponents"].noise == "plain"].set_index(["activation", "magnitude"]).exponent
+    # small noise: swish sits far below ReLU; large noise at large beta: swish is ReLU
+    assert e["swish:16", 10.0] == pytest.approx(e["relu", 10.0], abs=0.02)
+    assert all(e[f"swish:{b}", 0.001] < e["relu", 0.001] - 0.2 for b in (1, 4, 16))
+    m_star = out["crossovers"].query("noise == 'plain'").set_index("beta").m_star
+    assert m_star[1.0] > m_star[4.0] > m_star[16.0]  # larger beta: senses smaller noise
+    assert set(out["sweep"].activation) == {"linear", "swish:1", "swish:4", "swish:16", "relu"}

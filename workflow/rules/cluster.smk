@@ -28,3 +28,7 @@ localrules:
     fig_appendix_A,
     fig_receptive_field,
     fig_training,
+    model_measurements,
+    swish,
+    swish_theory,
+    fig_swish,

@@ -488,8 +488,18 @@ def model_measurement_outputs():
     ]
 
 
+# The swish experiment (beyond the paper; config key swish): built when its experiment is in the config.
+SWISH = CFG.get("swish") if CFG.get("swish") and CFG["swish"]["experiment"] in CFG["experiments"] else None
+
+
+def swish_outputs():
+    if not SWISH:
+        return []
+    return [f"{TABLES}/swish_theory.csv", f"{TABLES}/swish_crossovers.csv"] + figures("fig_swish")
+
+
 def all_outputs():
-    out = [f"{TABLES}/scorecard.csv", f"{TABLES}/referee_summary.html"] + model_measurement_outputs()
+    out = [f"{TABLES}/scorecard.csv", f"{TABLES}/referee_summary.html"] + model_measurement_outputs() + swish_outputs()
     return sorted(set(out + [f for part in WANTED_PARTS for f in part_outputs(part)]))
 
 

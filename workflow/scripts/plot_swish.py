@@ -1,0 +1,12 @@
+import sys
+from pathlib import Path
+
+from spatialpool.figures.swish import figure_swish
+from spatialpool.io import exit_briefly_on_corrupted_intermediate, read_table
+
+sys.stdout = sys.stderr = open(snakemake.log[0], "w", buffering=1)
+exit_briefly_on_corrupted_intermediate()  # a bad input file: its name and remedy, not a traceback
+
+stem = str(Path(snakemake.output[0]).with_suffix(""))
+figure_swish(read_table(snakemake.input.exponents), read_table(snakemake.input.crossovers), stem,
+             snakemake.params.formats, snakemake.params.plot["dpi"])

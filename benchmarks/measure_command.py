@@ -31,7 +31,7 @@ from spatialpool.models.sources import load_model
 from spatialpool.perturbations.diffeo import matched_noise, sample_coefficients
 from spatialpool.perturbations.registry import image_seed
 
-MODELS = ["spatialpool:lenet", "torchvision:resnet18", "torchvision:vgg11_bn"]
+MODELS = ["spatialpool:lenet", "torchvision:resnet18", "torchvision:mobilenet_v3_small"]
 
 
 def plain(model, probe) -> list[float]:
@@ -87,7 +87,7 @@ def main(argv=None):
     splits = load_images("digits")
     settings = ProbeSettings(size=args.probe, draws=1, seed=0, batch_size=50)
     probe = make_probe(splits, settings)
-    print(f"probe: {args.probe} digits, 1 draw, float64, 1 thread; median of {args.repeats} after a warm-up")
+    print(f"probe: {args.probe} digits, 1 draw, float64, 1 thread; median of {args.repeats} after a warm-up", flush=True)
     print(f"{'model':24s} {'points':>6s} {'command s':>10s} {'plain s':>9s} {'plain/command':>14s} {'max |dR|/R':>11s}")
     for spec in args.models:
         loaded = load_model(spec, num_classes=10)
@@ -98,7 +98,7 @@ def main(argv=None):
         ours = result["layers"]
         ours = ours[ours.name != "input"].R.to_numpy(float)
         agree = np.nanmax(np.abs(ours - np.asarray(r_plain)) / np.abs(ours))
-        print(f"{spec:24s} {len(ours):6d} {t_cmd:10.2f} {t_plain:9.2f} {t_plain / t_cmd:14.1f} {agree:11.1e}")
+        print(f"{spec:24s} {len(ours):6d} {t_cmd:10.2f} {t_plain:9.2f} {t_plain / t_cmd:14.1f} {agree:11.1e}", flush=True)
 
 
 if __name__ == "__main__":

@@ -39,7 +39,7 @@ from torch import nn
 
 from spatialpool.data.images import ImageSplits
 from spatialpool.measurement.estimator import SKIPPED_TYPES, default_points, measure_batches
-from spatialpool.measurement.images import annotate_layers, input_row, natural_probe
+from spatialpool.measurement.images import annotate_layers, natural_probe
 from spatialpool.models.sources import LoadedModel
 from spatialpool.perturbations.diffeo import temperature_bounds
 from spatialpool.perturbations.registry import batches_of
@@ -111,17 +111,13 @@ def check_input(loaded: LoadedModel, x: torch.Tensor) -> None:
                          "(resize, crop) to what the model expects") from None
 
 
-def probe_error(model: nn.Module, probe: dict, n_classes: int, batch_size: int) -> float:
-    """Top-1 error of the model on the clean probe images; nan unless it has n_classes outputs."""
-    outputs = []
-    with torch.no_grad():
-        for lo in range(0, len(probe["x"]), batch_size):
-            outputs.append(model(probe["x"][lo:lo + batch_size].to(next(model.parameters()).device,
-                                                                     next(model.parameters()).dtype)).cpu())
-    out = torch.cat(outputs)
+def probe_error(outputs: Sequence[torch.Tensor], labels: torch.Tensor, n_classes: int) -> float:
+    """Top-1 error of the model's outputs on the clean probe images (in probe order); nan unless
+    it has n_classes outputs."""
+    out = torch.cat(list(outputs))
     if out.ndim != 2 or out.shape[1] != n_classes or n_classes < 2:
         return float("nan")
-    return float((out.argmax(1) != probe["y"]).double().mean())
+    return float((out.argmax(1) != labels).double().mean())
 
 
 class _Progress:
@@ -151,6 +147,29 @@ def describe_probe(probe: dict, data_label: str) -> str:
             f"(range {probe['T1']:.3g}-{probe['T2']:.3g}); noise matched per image")
 
 
+CACHE_BYTES = 256 * 2 ** 20  # probe batches up to this size are drawn once and shared by every model
+
+
+def probe_batches(probe: dict, batch_size: int):
+    """The probe's batches (clean, {"D", "G"}, realised), drawn once and kept when they fit in
+    CACHE_BYTES (then every model and the input row reuse the same tensors), else a fresh
+    generator per call (the draws are seeded per image, so both give the same numbers)."""
+    x = probe["x"]
+    size = x.numel() * x.element_size() * (1 + 2 * probe["draws"])
+    if size > CACHE_BYTES:
+        return batches_of(probe, x, batch_size)
+    key = ("_batches", batch_size)
+    if key not in probe:
+        probe[key] = list(batches_of(probe, x, batch_size))
+    return probe[key]
+
+
+def probe_input_row(probe: dict, batch_size: int) -> pd.DataFrame:
+    """The probe set itself as a representation (k = 0), as measurement.images.input_row."""
+    row = measure_batches(nn.Identity(), probe_batches(probe, batch_size), [])
+    return row.assign(k=0, name="input", kind="input")
+
+
 def measure_model(loaded: LoadedModel, probe: dict, settings: ProbeSettings, layers: Sequence[str] | None = None,
                   n_classes: int = 0, progress: bool = True, log=print) -> tuple[pd.DataFrame, dict]:
     """One model on a probe set: (layer table, output summary).
@@ -168,17 +187,18 @@ def measure_model(loaded: LoadedModel, probe: dict, settings: ProbeSettings, lay
     model = loaded.model.to(device=settings.device, dtype=dtype).eval()
     start = time.perf_counter()
     total = math.ceil(probe["size"] / settings.batch_size)
-    batches = _Progress(batches_of(probe, probe["x"], settings.batch_size), total, loaded.name, progress)
-    table = measure_batches(model, batches, points)
+    batches = _Progress(probe_batches(probe, settings.batch_size), total, loaded.name, progress)
+    clean = []  # the model's outputs on the clean probe images, for the probe error: no second pass
+    table = measure_batches(model, batches, points, clean_outputs=clean)
     seconds = time.perf_counter() - start
-    inp = input_row(probe, 0.0, settings.batch_size)
+    inp = probe_input_row(probe, settings.batch_size)
     table = annotate_layers(pd.concat([inp, table], ignore_index=True))
     table["depth"] = table.rel_depth.where(table.is_layer).bfill().fillna(1.0)
     table.insert(0, "model", loaded.name)
     out = table[table.name == "output"].iloc[0]
     # points: the measured representations (a module called twice, e.g. a reused ReLU, gives two: name, name#2)
     summary = dict(model=loaded.name, spec=loaded.spec, weights=loaded.weights, D_f=float(out.D), G_f=float(out.G),
-                   R_f=float(out.R), probe_error=probe_error(model, probe, n_classes, settings.batch_size),
+                   R_f=float(out.R), probe_error=probe_error(clean, probe["y"], n_classes),
                    parameters=sum(p.numel() for p in loaded.model.parameters()),
                    points=int((~table.name.isin(["input", "output"])).sum()), seconds=seconds)
     loaded.model.float()

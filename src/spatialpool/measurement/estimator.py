@@ -292,7 +292,7 @@ def points_table(points, res: dict) -> pd.DataFrame:
 
 
 def measure_batches(model: nn.Module, batches, points: Sequence[str] | None = None,
-                    self_pairs: bool = True) -> pd.DataFrame:
+                    self_pairs: bool = True, clean_outputs: list | None = None) -> pd.DataFrame:
     """The one streaming estimator of eq. 1: D, G, R at every point and at the output.
 
     batches: an iterable of (clean [b, ...], {name: perturbed [b, R, ...]}, realised) as
@@ -303,6 +303,8 @@ def measure_batches(model: nn.Module, batches, points: Sequence[str] | None = No
     dtype and device; sums are float64. Columns: k, name, kind, shape, features, spatial, delta,
     one per perturbation name, R = D / G, probe_size, draws, displacement_rms (sqrt of the mean
     square displacement) and deformation_ratio (mean), NaN where the batches do not say.
+    clean_outputs: a list that receives the model's output on each batch's clean images (on the
+    CPU), e.g. for the probe's test error without a second forward pass.
     """
     points = default_points(model) if points is None else list(points)
     param = next(model.parameters(), None)
@@ -326,7 +328,10 @@ def measure_batches(model: nn.Module, batches, points: Sequence[str] | None = No
             xs = torch.cat([x.double()] + [perturbed[n].to(device).flatten(0, 1) for n in names])
             acc.layout(len(x), draws)
             hooks.reset()
-            acc.add("output", "output", _eval_forward(model, xs.to(dtype)))
+            out = _eval_forward(model, xs.to(dtype))
+            if clean_outputs is not None:
+                clean_outputs.append(out[:len(x)].detach().cpu())
+            acc.add("output", "output", out)
             seen += len(x)
             realised_keys &= set(realised)
             if "displacement" in realised:

@@ -124,8 +124,9 @@ def source_form(source: Path) -> str:
 def _convert_image_folder(source: Path, out: Path, log) -> Path:
     try:
         folder = read_image_folder(source, size=32, resize="refuse", log=log)
-    except ImageFolderError as err:
-        raise DataIntegrityError(f"CIFAR-10 image folder: {err}") from err
+    except ImageFolderError as err:  # CIFAR-10 images are 32 x 32: no resize rule applies here
+        message = str(err).replace(" (or choose resize: shorter_side_center_crop)", "; CIFAR-10 images are 32 x 32")
+        raise DataIntegrityError(f"CIFAR-10 image folder: {message}") from err
     if "all" in folder["splits"]:
         raise DataIntegrityError(f"CIFAR-10 image folder {source}: expected train/<class>/ and test/<class>/ "
                                  "folders, found one tree of classes")

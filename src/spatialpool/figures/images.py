@@ -286,6 +286,8 @@ def figure_trajectory(layers: pd.DataFrame, summary: pd.DataFrame, stem, formats
             t = summary[summary.arch == arch]
             ax.plot(t.epoch, t[column], "o-", color=colours[arch], markersize=3, label=arch)
         ax.set(xscale="symlog", xlabel="epoch (0: init)", ylabel=label, yscale="log" if log else "linear")
+        epochs = sorted(summary.epoch.unique())
+        ax.set_xticks(epochs, [str(int(e)) for e in epochs])  # the recorded epochs, not symlog's decades
         ax.legend(fontsize=6)
     for ax in axes[0][4:]:
         ax.axis("off")

@@ -15,5 +15,7 @@ table = correlation_table(nets, ("D_f", "G_f", "R_f"), error="best_test_error", 
                           learned_fraction=c["learned_fraction"], n_classes="num_classes",
                           n_permutations=c["permutations"])
 table.insert(0, "group", snakemake.wildcards.group)
+if "data" in nets:  # the data the nets were trained on, as results must name it (e.g. "CIFAR-10 (JPEG copy)")
+    table.insert(1, "data", ", ".join(dict.fromkeys(nets["data"].astype(str))))
 table.to_csv(snakemake.output[0], index=False)
 print(table.to_string(index=False))

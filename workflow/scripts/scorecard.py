@@ -59,6 +59,11 @@ if i.imagenet:
     rows += isc.imagenet_rows(imagenet["layers"], imagenet["aggregates"], p.image_tolerances, imagenet.get("spectra"))
 
 card = table(rows)
+# the data each row was computed from, as results must name it (a JPEG copy of CIFAR-10 is not CIFAR-10)
+labels = {g: ", ".join(dict.fromkeys(t["data"].astype(str))) for g, t in layers.items() if "data" in t and len(t)}
+labels["imagenet"] = "ImageNet"
+card.insert(3, "data", [labels.get(str(e).split("/")[0].split(",")[0], "1D scale detection" if collected else "")
+                        for e in card.experiment])
 card = card[card.section.map(part_of) == p.part].reset_index(drop=True)  # e.g. section 4's rows of a tanh net
 card.to_csv(snakemake.output[0], index=False)
 with pd.option_context("display.max_colwidth", 60, "display.width", 250):

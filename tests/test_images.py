@@ -233,6 +233,27 @@ def test_imagenet_folder_loader_reads_pngs_with_the_eval_transform(tmp_path):
         assert torch.allclose(x[2 * k, :, 100, 100], expected, atol=1e-5)
 
 
+def test_imagenet_folder_ignores_hidden_entries_and_names_unreadable_files(tmp_path):
+    """An .ipynb_checkpoints folder must not become class 0 (shifting every label) and a macOS
+    ._name.JPEG resource fork must not become a sample (it is not an image)."""
+    from PIL import Image
+
+    from spatialpool.data.image_folder import ImageFolderError
+    for wnid in ("n01440764", "n01443537"):
+        (tmp_path / wnid).mkdir()
+        Image.new("RGB", (64, 64), (10, 20, 30)).save(tmp_path / wnid / "a.JPEG")
+    (tmp_path / ".ipynb_checkpoints").mkdir()
+    Image.new("RGB", (64, 64)).save(tmp_path / ".ipynb_checkpoints" / "a-checkpoint.JPEG")
+    (tmp_path / "n01440764" / "._a.JPEG").write_bytes(b"\x00\x05\x16\x07 resource fork")
+    (tmp_path / "n01440764" / ".DS_Store").write_bytes(b"Bud1")
+    folder = images.imagenet_val_folder(tmp_path)
+    assert folder.classes == ["n01440764", "n01443537"] and folder.targets == [0, 1] and not folder.complete
+    (tmp_path / "n01443537" / "broken.JPEG").write_bytes(b"not a jpeg")
+    folder = images.imagenet_val_folder(tmp_path)
+    with pytest.raises(ImageFolderError, match="broken.JPEG"):
+        [folder[i] for i in range(len(folder))]
+
+
 def test_pretrained_model_from_a_local_weights_file(tmp_path):
     from torchvision import models
     torch.manual_seed(0)

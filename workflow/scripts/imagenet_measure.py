@@ -39,6 +39,9 @@ with torch.no_grad():
     out = torch.cat([net(x[i:i + pr["batch_size"]].to(device, dtype)).cpu() for i in range(0, len(x), pr["batch_size"])])
     error = (out.argmax(1) != y).double().mean().item()
     trained = trained.cpu().float()
+if not folder.complete:  # folder positions are not ImageNet's class indices then
+    print(f"{len(folder.classes)} class folders, not ImageNet's 1000: class indices unknown, no probe error")
+    error = float("nan")
 print(f"{name}: top-1 error on the probe set {error:.4f}")
 
 table = measure_states(init, trained, probe, shuffles=p.shuffles, shuffle_base=0, net_seed=0,

@@ -23,7 +23,7 @@ from __future__ import annotations
 import math
 import os
 from dataclasses import dataclass, field
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 
 import numpy as np
 import torch
@@ -169,16 +169,42 @@ def imagenet_eval_transform(resize: int = 256, crop: int = 224):
 
 
 def imagenet_val_folder(root: str | os.PathLike, transform=None):
-    """ImageFolder over a validation tree root/<wnid>/*.JPEG.
+    """A validation tree root/<wnid>/*.JPEG read by data/image_folder.py's rules: hidden folders and
+    files (``.ipynb_checkpoints/``, ``._name.JPEG``, ``.DS_Store``) and non-image files are never a
+    class or a sample; every image is converted to RGB; an unreadable file raises
+    ImageFolderError naming it.
 
-    Class indices are the sorted folder names, which is torchvision's class order when the
-    folders are the 1000 WordNet ids.
+    Class indices are the sorted folder names, which is torchvision's class order only when the
+    folders are all 1000 WordNet ids: `complete` (an attribute of the returned ImageFolder) says
+    whether they are, and a probe error on a subset of the classes is meaningless.
     """
+    from PIL import Image, UnidentifiedImageError
     from torchvision.datasets import ImageFolder
+
+    from spatialpool.data.image_folder import ImageFolderError, is_sample
+
     root = Path(root)
     if not root.is_dir():
         raise FileNotFoundError(f"ImageNet validation folder {root} does not exist")
-    return ImageFolder(str(root), transform=transform or imagenet_eval_transform())
+
+    class Folder(ImageFolder):
+        def find_classes(self, directory):
+            classes = sorted(e.name for e in os.scandir(directory) if e.is_dir() and not e.name.startswith("."))
+            if not classes:
+                raise ImageFolderError(f"{directory}: no class folders")
+            return classes, {c: i for i, c in enumerate(classes)}
+
+    def load(path):
+        try:
+            with Image.open(path) as img:
+                return img.convert("RGB")
+        except (UnidentifiedImageError, OSError) as err:
+            raise ImageFolderError(f"{path}: not a readable image ({err})") from None
+
+    folder = Folder(str(root), transform=transform or imagenet_eval_transform(), loader=load,
+                    is_valid_file=lambda p: is_sample(PurePosixPath(Path(p).relative_to(root).as_posix())))
+    folder.complete = len(folder.classes) == 1000
+    return folder
 
 
 def imagenet_val_loader(root: str | os.PathLike, batch_size: int = 100, num_workers: int = 0,

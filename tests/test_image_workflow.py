@@ -80,7 +80,7 @@ def test_plot_parameters_rerun_only_plots(tiny_run, tmp_path):
     jobs = planned_after_edit(tiny_run, tmp_path, lambda c: c["plots"].update(dpi=61))
     assert IMAGE_PLOTS & set(jobs)
     assert set(jobs) - {"all"} <= IMAGE_PLOTS | {"fig7", "fig_windows", "figB1", "figB2", "fig_appendix_A", "fig_receptive_field",
-                                                 "fig_training"}
+                                                 "fig_training", "fig_swish"}
 
 
 def test_one_architectures_training_reruns_its_nets_and_downstream_only(tiny_run, tmp_path):

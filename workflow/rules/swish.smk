@@ -42,6 +42,7 @@ rule fig_swish:
     params:
         plot=plot_params(),
         formats=FORMATS,
+        upstream=lambda w: upstream(dict(probed=probed(SWISH["experiment"]), swish=SWISH)),
     script:
         "../scripts/plot_swish.py"
 

@@ -72,7 +72,8 @@ def test_plot_parameter_reruns_only_plots(finished, tmp_path):
     assert jobs, "a plotting change must rerun the plots"
     image_plots = {"fig1", "fig3", "fig4", "figC1", "figC2", "figC3", "figC4", "figC5", "figC6", "figC7",
                    "fig_image_training"}
-    assert set(jobs) - {"all"} <= {"fig7", "fig_windows", "figB1", "figB2", "fig_appendix_A", "fig_receptive_field", "fig_training"} | image_plots
+    assert set(jobs) - {"all"} <= {"fig7", "fig_windows", "figB1", "figB2", "fig_appendix_A", "fig_receptive_field", "fig_training",
+                                   "fig_swish"} | image_plots
 
 
 def test_training_parameter_reruns_that_training_and_downstream_only(finished, tmp_path):

@@ -23,10 +23,9 @@ import numpy as np
 import torch
 
 from baselines import deform_loop
-from sensitivity_pass import naive_layer
+from sensitivity_pass import layer_forward, naive_layer
 from spatialpool.data.sources import load_images
 from spatialpool.measurement.any_model import ProbeSettings, make_probe, measure_models, select_points
-from spatialpool.measurement.estimator import _Hooks
 from spatialpool.models.sources import load_model
 from spatialpool.perturbations.diffeo import matched_noise, sample_coefficients
 from spatialpool.perturbations.registry import image_seed
@@ -49,20 +48,8 @@ def plain(model, probe) -> list[float]:
     perturbed = {"D": deformed.view(shape), "G": noisy.view(shape)}
     rs = []
     for name in select_points(model, None, log=lambda m: None) + ["output"]:
-        if name == "output":
-            def forward_k(b):
-                return model(b).detach().clone()
-        else:
-            def forward_k(b, name=name):
-                got = []
-                hooks = _Hooks(model, [name], lambda key, kind, y, role=None: got.append(y.detach().clone()))
-                try:
-                    model(b)
-                finally:
-                    hooks.close()
-                return got[0]
         with torch.no_grad():
-            r = naive_layer(forward_k, x, perturbed, 50)
+            r = naive_layer(layer_forward(model, name), x, perturbed, 50)
         rs.append(r["D"] / r["G"])
     return rs
 

@@ -72,6 +72,23 @@ def naive_layer(forward_k, clean, perturbed, batch_size):
     return out
 
 
+def layer_forward(model, name):
+    """x -> the output of module `name` (or of the model, name "output") on x: one full forward
+    pass per call, as the per-layer baseline makes it."""
+    if name == "output":
+        return lambda x: model(x).detach().clone()
+
+    def forward_k(x):
+        got = []
+        hooks = _Hooks(model, [name], lambda key, kind, y, role=None: got.append(y.detach().clone()))
+        try:
+            model(x)
+        finally:
+            hooks.close()
+        return got[0]
+    return forward_k
+
+
 # ---------------------------------------------------------------- image CNN
 
 def setup_cnn(args):
@@ -93,19 +110,8 @@ def cnn_naive(args, model, images, temp):
     clean, perturbed = cast(images), {"D": cast(pert["deformed"]), "G": cast(pert["noisy"])}
     res = {"D": [], "G": []}
     for name in default_points(model) + ["output"]:
-        if name == "output":
-            forward_k = lambda x: model(x).detach().clone()
-        else:
-            def forward_k(x, name=name):
-                got = []
-                hooks = _Hooks(model, [name], lambda key, kind, y, role=None: got.append(y.detach().clone()))
-                try:
-                    model(x)
-                finally:
-                    hooks.close()
-                return got[0]
         with torch.no_grad():
-            r = naive_layer(forward_k, clean, perturbed, args.batch)
+            r = naive_layer(layer_forward(model, name), clean, perturbed, args.batch)
         res["D"].append(r["D"])
         res["G"].append(r["G"])
     return res

@@ -72,7 +72,7 @@ def main(argv=None):
     args = parser.parse_args(argv)
     torch.set_num_threads(1)
     splits = load_images("digits")
-    settings = ProbeSettings(size=args.probe, draws=1, seed=0, batch_size=50)
+    settings = ProbeSettings(size=args.probe, draws=1, seed=0)  # the command's default batch size
     probe = make_probe(splits, settings)
     print(f"probe: {args.probe} digits, 1 draw, float64, 1 thread; median of {args.repeats} after a warm-up", flush=True)
     print(f"{'model':24s} {'points':>6s} {'command s':>10s} {'plain s':>9s} {'plain/command':>14s} {'max |dR|/R':>11s}")

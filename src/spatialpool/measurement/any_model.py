@@ -59,7 +59,7 @@ class ProbeSettings:
     seed: int = 0
     delta: float = 1.0
     cut: int = 3
-    batch_size: int = 50
+    batch_size: int = 16  # CPU float64: 16 x (1 + 2 draws) images per pass ran fastest (benchmarks/measure_command.py)
     dtype: str = "float64"
     device: str = "cpu"
 

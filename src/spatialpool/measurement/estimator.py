@@ -207,8 +207,8 @@ class Accumulator:
             zeros = torch.zeros(self.points[-1].features, dtype=torch.float64, device=y.device)
             self.sums[key] = _Sums(zeros, zeros.clone(), [0.0] * len(self.perturbations))
         s = self.sums[key]
-        y = y.detach().flatten(1).to(torch.float64, copy=True)  # ours to overwrite below
-        clean = y[:b]
+        y = y.detach().flatten(1).to(torch.float64)
+        clean = y[:b].clone()  # ours to overwrite below; the perturbed rows are only read
         target = clean[:, None].expand(b, r, -1)
         for p in range(len(self.perturbations)):
             pert = y[b + p * b * r: b + (p + 1) * b * r].view(b, r, -1)

@@ -34,8 +34,11 @@ def temperature(delta: float, n: int, cut: int = 3) -> float:
     return 4 * delta ** 2 / (math.pi * n ** 2 * math.log(cut))
 
 
+@lru_cache(maxsize=16)
 def modes(cut: int) -> torch.Tensor:
-    """[M, 2] integer (i, j) of the kept modes, i, j >= 1 and sqrt(i^2 + j^2) < cut + 1/2."""
+    """[M, 2] integer (i, j) of the kept modes, i, j >= 1 and sqrt(i^2 + j^2) < cut + 1/2.
+
+    Cached (one table per cut, read-only for callers): the per-image sampler asks for it once per image."""
     k = torch.arange(1, cut + 1)
     i, j = torch.meshgrid(k, k, indexing="ij")
     keep = (i ** 2 + j ** 2) < (cut + 0.5) ** 2
@@ -45,11 +48,16 @@ def modes(cut: int) -> torch.Tensor:
 def sample_coefficients(batch: int, cut: int, temp: float, generator: torch.Generator | None = None,
                         dtype=torch.float64) -> torch.Tensor:
     """C [batch, 2, M] for the modes of `modes(cut)`: N(0, T / (i^2 + j^2)), x and y independent."""
-    ij = modes(cut).to(dtype)
-    std = (temp / (ij ** 2).sum(1)).sqrt()
+    std = (temp / _mode_norms(cut, dtype)).sqrt()
     device = generator.device if generator is not None else "cpu"
-    z = torch.randn(batch, 2, len(ij), generator=generator, dtype=dtype, device=device)
+    z = torch.randn(batch, 2, len(std), generator=generator, dtype=dtype, device=device)
     return z * std.to(device)
+
+
+@lru_cache(maxsize=16)
+def _mode_norms(cut: int, dtype) -> torch.Tensor:
+    """i^2 + j^2 per mode of `modes(cut)`."""
+    return (modes(cut).to(dtype) ** 2).sum(1)
 
 
 @lru_cache(maxsize=16)

@@ -113,3 +113,119 @@ def test_the_homogeneous_theory_moves_from_linear_to_relu_with_beta(probe):
     m_star = out["crossovers"].query("noise == 'plain'").set_index("beta").m_star
     assert m_star[1.0] > m_star[4.0] > m_star[16.0]  # larger beta: senses smaller noise
     assert set(out["sweep"].activation) == {"linear", "swish:1", "swish:4", "swish:16", "relu"}
+
+
+# ---------------------------------------------------------------- trained nets
+
+
+def test_a_trained_net_with_homogeneous_filters_sweeps_as_the_homogeneous_network(probe):
+    """trained_sweep on a checkpoint record whose filters are all 1 and biases 0 (the homogeneous
+    solution) gives exactly the theory's sweep, and its filters' homogeneity is 1 (init: not)."""
+    from spatialpool.analysis.swish import trained_sweep
+    from spatialpool.measurement.receptive_field import theory_receptive_field
+
+    torch.manual_seed(0)
+    net = SimpleCNN(4, 1, 3, 1, "swish:4").double()
+    init = {k: v.clone() for k, v in net.state_dict().items()}
+    hom = homogeneous(4, 3, 1, "swish:4")
+    arch = {"name": "simple_cnn", "depth": 4, "width": 1, "filter_size": 3, "stride": 1, "activation": "swish:4"}
+    ckpt = {"arch": arch, "seed": 7, "states": {"init": init, "final": hom.state_dict()}}
+    a = theory_receptive_field(4, 3, 1, 32)
+    sweep, filters = trained_sweep(ckpt, probe, [0.01, 1.0], a, batch_size=8)
+    expected = noise_sweep(hom.hidden, probe, [0.01, 1.0], 8)
+    np.testing.assert_array_equal(sweep.G_plain.to_numpy(), expected.G_plain.to_numpy())
+    assert set(sweep.seed) == {7} and set(sweep.beta) == {4.0} and set(sweep.activation) == {"swish:4"}
+    assert np.allclose(filters[filters.state == "final"].homogeneity, 1.0)
+    assert (filters[filters.state == "init"].homogeneity < 0.99).all()
+    with pytest.raises(ValueError, match="no 'final' state"):
+        trained_sweep({**ckpt, "states": {"init": init, "final": None}}, probe, [1.0], a)
+
+
+def test_slope_interval_is_exact_on_a_line_and_covers_a_known_slope():
+    from spatialpool.claims.swish import slope_interval
+    x = np.log([1, 1, 4, 4, 16, 16])
+    s, lo, hi, n = slope_interval(x, 2 - 0.5 * x)
+    assert (s, n) == (pytest.approx(-0.5), 6) and lo == pytest.approx(-0.5) and hi == pytest.approx(-0.5)
+    rng = np.random.default_rng(0)
+    covered = 0
+    for _ in range(400):  # a 95% interval covers the true slope about 95% of the time
+        y = 0.3 * x + rng.normal(0, 0.2, len(x))
+        _, lo, hi, _ = slope_interval(x, y)
+        covered += lo <= 0.3 <= hi
+    assert 0.91 < covered / 400 < 0.99
+    assert np.isnan(slope_interval([1, 1, 1], [1, 2, 3])[0]) and np.isnan(slope_interval([1, 2], [1, 2])[0])
+
+
+def _synthetic(growth_at, flat_at, m_star_scale):
+    """Trained exponents for betas 1, 4, 16 x 3 seeds: growing with log beta at magnitude
+    growth_at (slope 0.2 per e-fold, seed jitter), flat at flat_at; crossovers m* = scale / beta."""
+    import pandas as pd
+    rows, cross = [], []
+    for beta in (1.0, 4.0, 16.0):
+        for seed, jitter in enumerate((-0.02, 0.0, 0.03)):
+            for m, e in ((growth_at, 0.2 * np.log(beta) + jitter), (flat_at, 0.1 + jitter)):
+                for noise in ("plain", "rect"):
+                    rows.append(dict(activation=f"swish:{beta:g}", beta=beta, seed=seed, noise=noise, magnitude=m,
+                                     exponent=e))
+            for noise in ("plain", "rect"):
+                cross.append(dict(beta=beta, seed=seed, noise=noise, m_star=m_star_scale / beta * np.exp(jitter)))
+    theory = [dict(activation=f"swish:{b:g}", beta=b, noise=n, magnitude=m, exponent=e)
+              for b in (1.0, 4.0, 16.0) for n in ("plain", "rect")
+              for m, e in ((growth_at, 0.25 * np.log(b)), (flat_at, 0.0))]
+    theory_cross = [dict(beta=b, noise=n, m_star=0.5 / b) for b in (1.0, 4.0, 16.0) for n in ("plain", "rect")]
+    filters = pd.DataFrame([dict(k=k, state=s, homogeneity=h, activation=f"swish:{b:g}", seed=seed)
+                            for b in (1.0, 4.0, 16.0) for seed in range(3) for k in range(1, 5)
+                            for s, h in (("final", 0.98), ("init", 0.3))])
+    return pd.DataFrame(rows), filters, pd.DataFrame(cross), pd.DataFrame(theory), pd.DataFrame(theory_cross)
+
+
+TOL = dict(min_seeds=3, homogeneity_threshold=0.9, rel_tolerance=0.25, flat_tolerance=0.3)
+
+
+def test_swish_claims_reproduce_on_data_that_follow_the_theory_and_fail_on_data_that_do_not():
+    from spatialpool.claims.swish import swish_rows
+    trained, filters, cross, theory, theory_cross = _synthetic(0.1, 10.0, 0.4)
+    rows = swish_rows(trained, filters, cross, theory, theory_cross, (1, 4), TOL)
+    verdicts = [r["verdict"] for r in rows]
+    assert verdicts == ["reproduced"] * 7  # homogeneity per beta (3), growth and scaling per noise kind (2 + 2)
+    growth = [r for r in rows if r["claim"].startswith("G_k's growth")][0]
+    assert growth["measured"] == pytest.approx(0.2, abs=0.02) and "magnitude 0.1" in growth["claim"]
+    assert growth["control_measured"] == pytest.approx(0.0, abs=0.02)  # at the theory's flat magnitude
+    scaling = [r for r in rows if r["claim"].startswith("crossover")][0]
+    assert scaling["paper"] == pytest.approx(-1.0) and scaling["measured"] == pytest.approx(-1.0, abs=0.05)
+    assert scaling["control_measured"] == pytest.approx(1.0, abs=0.05)
+
+    # the same nets if G_k's growth did not depend on beta, m* did not move, the filters stayed random
+    flat_trained = trained.assign(exponent=0.1 + 0.01 * trained.seed)
+    still = cross.assign(m_star=0.3 * np.exp(0.01 * cross.seed))
+    random_filters = filters.assign(homogeneity=0.3)
+    for r in swish_rows(flat_trained, random_filters, still, theory, theory_cross, (1, 4), TOL):
+        assert r["verdict"] == "not reproduced", r["claim"]
+
+
+def test_the_trained_swish_nets_are_generated_experiments_checked_before_any_job(default_config):
+    import copy
+
+    from conftest import SCHEMA
+    from spatialpool.config import keyed, problems
+    cfg = copy.deepcopy(default_config)
+    cfg["swish"]["trained"] = {"betas": [1, 16], "seeds": [0, 1, 2]}
+    exps = keyed(cfg)["experiments"]
+    base = exps["task1_relu"]
+    for b in (1, 16):
+        e = exps[f"task1_relu_swish{b}"]
+        assert e["activation"] == f"swish:{b}" and e["seeds"] == [0, 1, 2] and e["swish"] == b
+        assert {k: v for k, v in e.items() if k not in ("activation", "seeds", "swish")} == \
+               {k: v for k, v in base.items() if k not in ("activation", "seeds")}
+    assert "swish" not in base and not problems(cfg, SCHEMA)
+    bad = copy.deepcopy(cfg)
+    bad["swish"]["trained"]["betas"] = [1, 3]
+    assert any("swish.trained.betas: [3] not in swish.betas" in p for p in problems(bad, SCHEMA))
+    clash = copy.deepcopy(cfg)
+    clash["experiments"].append({**copy.deepcopy(cfg["experiments"][0]), "name": "task1_relu_swish16"})
+    assert any("'task1_relu_swish16' is the swish experiment's" in p for p in problems(clash, SCHEMA))
+    tanh = copy.deepcopy(cfg)
+    tanh["swish"]["experiment"] = "task1_tanh"
+    assert any("compared with its ReLU nets" in p for p in problems(tanh, SCHEMA))
+    cfg["swish"]["trained"] = None
+    assert not [e for e in keyed(cfg)["experiments"] if "swish" in e]

@@ -79,8 +79,28 @@ def keyed(config: dict) -> dict:
     out = {**DEFAULTS, **config}
     for grid in GRIDS:
         out[grid] = by_name(config[grid])
+    out["experiments"].update(swish_experiments(config))
     out["images"] = normalise(config.get("images"))
     return out
+
+
+def swish_name(experiment: str, beta: float) -> str:
+    return f"{experiment}_swish{beta:g}"
+
+
+def swish_experiments(config: dict) -> dict[str, dict]:
+    """The swish experiment's trained nets (config key swish.trained), keyed by name: copies of
+    swish.experiment with activation swish:<beta> and swish.trained.seeds, and `swish: beta` to
+    mark them. They train and are measured like any experiment; the paper's tables, figures and
+    scorecard leave them out (common.smk: EXPERIMENTS). {} without swish.trained."""
+    sw = config.get("swish") or {}
+    trained = sw.get("trained")
+    base = next((e for e in config["experiments"] if e["name"] == sw.get("experiment")), None)
+    if not trained or base is None:
+        return {}
+    fields = {k: v for k, v in base.items() if k != "name"}
+    return {swish_name(base["name"], b): {**fields, "activation": f"swish:{b:g}", "seeds": list(trained["seeds"]),
+                                          "swish": float(b)} for b in trained["betas"]}
 
 
 def duplicate_names(config: dict) -> list[str]:
@@ -94,6 +114,9 @@ def duplicate_names(config: dict) -> list[str]:
         names = [e.get("name") for e in entries]
         for n in sorted({n for n in names if names.count(n) > 1}):
             out.append(f"{key}: the name '{n}' is used by {names.count(n)} entries")
+    written = {e.get("name") for e in config.get("experiments") or []}
+    for n in sorted(written & set(swish_experiments(config))):
+        out.append(f"experiments: the name '{n}' is the swish experiment's trained nets' (swish.trained); rename it")
     return out
 
 
@@ -153,6 +176,18 @@ def semantic_problems(config: dict) -> list[str]:
     for act, name in config["figures"]["appendix_b"].items():
         if name in exps and exps[name]["activation"] != act:
             out.append(f"figures.appendix_b.{act}: experiment '{name}' uses {exps[name]['activation']}")
+
+    sw = config.get("swish") or {}
+    if sw.get("trained"):
+        if sw["experiment"] not in exps:
+            out.append(f"swish.trained: needs swish.experiment '{sw['experiment']}' in the experiments")
+        elif exps[sw["experiment"]]["activation"] != "relu":
+            out.append(f"swish.experiment: trained swish nets are compared with its ReLU nets, but "
+                       f"'{sw['experiment']}' uses {exps[sw['experiment']]['activation']}")
+        missing = sorted(set(sw["trained"]["betas"]) - set(sw["betas"]))
+        if missing:
+            out.append(f"swish.trained.betas: {missing} not in swish.betas (the theory's betas): "
+                       f"the trained nets are judged against the homogeneous network at the same betas")
 
     a = config["appendix_a"]
     widest = max(a["depths"]) * (max(a["filter_sizes"]) - 1)

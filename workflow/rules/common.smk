@@ -28,7 +28,10 @@ FIGURES = f"{RESULTS}/figures"
 TABLES = f"{RESULTS}/tables"
 # One order wherever experiment names are paired with files: sorted, as canonical() orders the
 # params (config order is not a property of the config).
-EXPERIMENTS = sorted(CFG["experiments"])
+# The paper's experiments; the swish experiment's trained nets (config key swish.trained, named
+# <experiment>_swish<beta>) train and are measured by the same rules but stay out of the paper's
+# tables, figures and scorecard.
+EXPERIMENTS = sorted(e for e, spec in CFG["experiments"].items() if "swish" not in spec)
 FORMATS = CFG["plots"]["formats"]
 # For --sdm conda; the path is relative to the rule files.
 CONDA_ENV = "../../envs/spatialpool.yaml"
@@ -76,7 +79,7 @@ def _alternatives(names):
 
 
 wildcard_constraints:
-    experiment="|".join(EXPERIMENTS),
+    experiment="|".join(re.escape(e) for e in sorted(CFG["experiments"], key=len, reverse=True)),
     task="|".join(CFG["tasks"]),
     seed=r"\d+",
     block=r"\d+(-\d+)*",
@@ -85,6 +88,7 @@ wildcard_constraints:
     arch=_alternatives({a for g in IMAGE_GROUPS.values() for a in g["archs"]}),
     noise=r"[0-9][0-9.e+-]*",
     model=_alternatives(IMAGENET["models"] if IMAGENET else []),
+    part="|".join(PARTS),
 
 
 def canonical(value):
@@ -490,13 +494,44 @@ def model_measurement_outputs():
 
 # The swish experiment (beyond the paper; config key swish): built when its experiment is in the config.
 SWISH = CFG.get("swish") if CFG.get("swish") and CFG["swish"]["experiment"] in CFG["experiments"] else None
+# Its trained nets: one experiment per beta (sorted by beta), and the ReLU nets they are compared with.
+SWISH_TRAINED = sorted((e for e, s in CFG["experiments"].items() if "swish" in s), key=lambda e: CFG["experiments"][e]["swish"])
+SWISH_NETS = (SWISH_TRAINED + [SWISH["experiment"]]) if SWISH and SWISH_TRAINED else []
+
+
+def swish_sweeps(suffix=""):
+    return [f"{RESULTS}/swish/trained/{e}/seed{s}{suffix}.csv" for e in SWISH_NETS for s in seeds_of(e)]
 
 
 def swish_outputs():
     """In the default target with section 4, whose 1D nets it extends (target swish: always)."""
     if not SWISH or "section4" not in WANTED_PARTS:
         return []
-    return [f"{TABLES}/swish_theory.csv", f"{TABLES}/swish_crossovers.csv"] + figures("fig_swish")
+    trained = (
+        [f"{TABLES}/swish_trained_{k}.csv" for k in ("exponents", "summary", "crossovers", "accuracy")]
+        + [f"{TABLES}/scorecard_swish.csv"]
+        if SWISH_TRAINED
+        else []
+    )
+    return [f"{TABLES}/swish_theory.csv", f"{TABLES}/swish_crossovers.csv"] + trained + figures("fig_swish")
+
+
+def swish_card():
+    """The swish experiment's scorecard card, merged into the scorecard when the default target builds it."""
+    return [f"{TABLES}/scorecard_swish.csv"] if SWISH_TRAINED and SWISH and "section4" in WANTED_PARTS else []
+
+
+def swish_lineage():
+    """Everything the swish experiment's tables are computed from: the theory's settings and probe
+    set, and every trained net's training and probe set."""
+    return dict(
+        probed=probed(SWISH["experiment"]),
+        swish=SWISH,
+        trained={e: seed_measured(e) for e in SWISH_NETS},
+        seeds={e: seeds_of(e) for e in SWISH_NETS},
+        scorecard=CFG["scorecard"],
+        confidence=CFG["fits"]["confidence"],
+    )
 
 
 def all_outputs():

@@ -28,7 +28,7 @@ rule scorecard_part:
 rule scorecard:
     """The parts' cards in one table, in the paper's order (config key `parts`)."""
     input:
-        expand(f"{TABLES}/scorecard_{{part}}.csv", part=WANTED_PARTS),
+        expand(f"{TABLES}/scorecard_{{part}}.csv", part=WANTED_PARTS) + swish_card(),
     output:
         csv=report(f"{TABLES}/scorecard.csv", caption="../report/scorecard.rst", category="Scorecard"),
     log:
@@ -36,7 +36,9 @@ rule scorecard:
     conda:
         CONDA_ENV
     params:
-        upstream=lambda w: upstream({part: part_lineage(part) for part in WANTED_PARTS}),
+        upstream=lambda w: upstream(
+            {part: part_lineage(part) for part in WANTED_PARTS} | ({"swish": swish_lineage()} if swish_card() else {})
+        ),
     script:
         "../scripts/concat_tables.py"
 
@@ -55,6 +57,8 @@ rule referee_summary:
     conda:
         CONDA_ENV
     params:
-        upstream=lambda w: upstream({part: part_lineage(part) for part in WANTED_PARTS}),
+        upstream=lambda w: upstream(
+            {part: part_lineage(part) for part in WANTED_PARTS} | ({"swish": swish_lineage()} if swish_card() else {})
+        ),
     script:
         "../scripts/referee_summary.py"

@@ -1,5 +1,7 @@
 # Beyond the paper: its conjecture on activations between tanh and ReLU (swish with a sweep of beta;
-# README, "Swish: between linear and ReLU"). Theory first: the exact homogeneous-filter network.
+# README, "Swish: between linear and ReLU"). Theory first: the exact homogeneous-filter network;
+# then trained nets (swish.trained: the experiment retrained with swish at several betas, by the
+# train rule), measured over the same noise magnitudes beside the experiment's own ReLU nets.
 
 
 rule swish_theory:
@@ -29,10 +31,68 @@ rule swish_theory:
         "../scripts/swish_theory.py"
 
 
+rule swish_sweep:
+    """One trained net's G_k at every noise magnitude, and its filters' homogeneity."""
+    input:
+        weights=lambda w: block_file(w.experiment, w.seed),
+        probe=lambda w: f"{SD}/probes/{experiment(w)['task']}.pt",
+    output:
+        sweep=f"{RESULTS}/swish/trained/{{experiment}}/seed{{seed}}.csv",
+        filters=f"{RESULTS}/swish/trained/{{experiment}}/seed{{seed}}_filters.csv",
+    log:
+        f"{LOGS}/swish_sweep/{{experiment}}/seed{{seed}}.log",
+    conda:
+        CONDA_ENV
+    threads: 1
+    params:
+        magnitudes=lambda w: SWISH["magnitudes"],
+        net=lambda w: canonical(experiment(w)["net"]),
+        length=lambda w: task_of(w)["length"],
+        batch_size=CFG["probe"]["batch_size"],
+        upstream=lambda w: upstream(seed_measured(w.experiment)),
+    script:
+        "../scripts/swish_sweep.py"
+
+
+rule swish_trained:
+    """The trained nets' exponents, crossovers, test accuracy and scorecard card."""
+    input:
+        sweeps=swish_sweeps(),
+        filters=swish_sweeps("_filters"),
+        selection=expand(f"{SD}/selection/{{experiment}}.csv", experiment=SWISH_NETS),
+        theory=rules.swish_theory.output.exponents,
+        theory_crossovers=rules.swish_theory.output.crossovers,
+    output:
+        exponents=f"{TABLES}/swish_trained_exponents.csv",
+        summary=report(
+            f"{TABLES}/swish_trained_summary.csv", caption="../report/swish_trained.rst", category="Swish"
+        ),
+        crossovers=f"{TABLES}/swish_trained_crossovers.csv",
+        accuracy=report(
+            f"{TABLES}/swish_trained_accuracy.csv", caption="../report/swish_accuracy.rst", category="Swish"
+        ),
+        card=f"{TABLES}/scorecard_swish.csv",
+    log:
+        f"{LOGS}/swish_trained.log",
+    conda:
+        CONDA_ENV
+    params:
+        experiments=lambda w: {e: CFG["experiments"][e]["activation"] for e in SWISH_NETS},
+        window=lambda w: CFG["experiments"][SWISH["experiment"]]["fit"]["G"],
+        tolerances=canonical(CFG["scorecard"]),
+        confidence=CFG["fits"]["confidence"],
+        upstream=lambda w: upstream(swish_lineage()),
+    script:
+        "../scripts/swish_trained.py"
+
+
 rule fig_swish:
     input:
         exponents=rules.swish_theory.output.exponents,
         crossovers=rules.swish_theory.output.crossovers,
+        trained=lambda w: rules.swish_trained.output.summary if SWISH_TRAINED else [],
+        trained_crossovers=lambda w: rules.swish_trained.output.crossovers if SWISH_TRAINED else [],
+        accuracy=lambda w: rules.swish_trained.output.accuracy if SWISH_TRAINED else [],
     output:
         figure("fig_swish", "fig_swish.rst", "Swish"),
     log:
@@ -42,13 +102,14 @@ rule fig_swish:
     params:
         plot=plot_params(),
         formats=FORMATS,
-        upstream=lambda w: upstream(dict(probed=probed(SWISH["experiment"]), swish=SWISH)),
+        upstream=lambda w: upstream(swish_lineage()),
     script:
         "../scripts/plot_swish.py"
 
 
 rule swish:
-    """The swish experiment (theory on the homogeneous-filter network)."""
+    """The swish experiment: theory on the homogeneous-filter network, and the trained nets."""
     input:
         rules.swish_theory.output,
         rules.fig_swish.output,
+        lambda w: rules.swish_trained.output if SWISH_TRAINED else [],

@@ -27,39 +27,50 @@ NOISES = {"plain": "G_plain", "rect": "G_rect"}
 
 
 def exponents(sweeps: pd.DataFrame, receptive_field, window: tuple[int, int]) -> pd.DataFrame:
-    """sweeps: noise_sweep tables stacked with an `activation` column (and `beta`: nan for non-swish);
-    receptive_field: A_k for k = 1..K; window: [k_lo, k_hi] (1-based, inclusive).
-    Columns: activation, beta, noise, magnitude, exponent, k_lo, k_hi."""
+    """sweeps: noise_sweep tables stacked with an `activation` column (and `beta`: nan for non-swish;
+    `seed` for trained nets: one exponent per net); receptive_field: A_k for k = 1..K; window:
+    [k_lo, k_hi] (1-based, inclusive).
+    Columns: activation, beta, (seed,) noise, magnitude, exponent, k_lo, k_hi."""
     lo, hi = window
     a = np.asarray(receptive_field, float)
+    keys = ["activation", "seed", "magnitude"] if "seed" in sweeps else ["activation", "magnitude"]
     rows = []
-    for (act, m), t in sweeps.groupby(["activation", "magnitude"], sort=False):
+    for key, t in sweeps.groupby(keys, sort=False):
         t = t.set_index("k").loc[lo:hi]
+        ids = dict(zip(keys, key))
         for noise, column in NOISES.items():
-            rows.append(dict(activation=act, beta=t.beta.iloc[0], noise=noise, magnitude=m,
-                             exponent=log_slope(a[t.index - 1], t[column]), k_lo=lo, k_hi=hi))
+            rows.append(dict(activation=ids["activation"], beta=t.beta.iloc[0],
+                             **({"seed": int(ids["seed"])} if "seed" in ids else {}), noise=noise,
+                             magnitude=ids["magnitude"], exponent=log_slope(a[t.index - 1], t[column]),
+                             k_lo=lo, k_hi=hi))
     return pd.DataFrame(rows)
 
 
 def crossovers(table: pd.DataFrame, reference: str = "relu") -> pd.DataFrame:
-    """m* per swish beta and noise kind (module docstring). Columns: beta, noise, m_star, e_small,
-    e_reference (the ReLU exponent at m*, interpolated)."""
+    """m* per swish beta (and per seed, for trained nets) and noise kind (module docstring); the
+    reference curve is the `reference` activation's exponent per magnitude (its mean over seeds
+    for trained nets). Columns: beta, (seed,) noise, m_star, e_small, e_reference (the reference
+    exponent at m*, interpolated)."""
+    per_net = "seed" in table
     rows = []
     for noise, t in table.groupby("noise"):
-        ref = t[t.activation == reference].set_index("magnitude").exponent.sort_index()
-        for beta, s in t[t.beta.notna()].groupby("beta"):
+        ref = t[t.activation == reference].groupby("magnitude").exponent.mean().sort_index()
+        swish = t[t.beta.notna()]
+        for key, s in swish.groupby(["beta", "seed"] if per_net else ["beta"]):
             e = s.set_index("magnitude").exponent.sort_index()
             mags = e.index.to_numpy(float)
-            target = (e.iloc[0] + ref.reindex(mags).to_numpy()) / 2
+            r = ref.reindex(mags).to_numpy()
+            target = (e.iloc[0] + r) / 2
             gap = e.to_numpy() - target
             m_star, e_ref = np.nan, np.nan
             for i in range(1, len(mags)):
                 if gap[i - 1] < 0 <= gap[i]:
                     w = -gap[i - 1] / (gap[i] - gap[i - 1])
                     m_star = float(np.exp((1 - w) * np.log(mags[i - 1]) + w * np.log(mags[i])))
-                    e_ref = float((1 - w) * ref.iloc[i - 1] + w * ref.iloc[i]) if len(ref) == len(mags) else np.nan
+                    e_ref = float((1 - w) * r[i - 1] + w * r[i])
                     break
-            rows.append(dict(beta=float(beta), noise=noise, m_star=m_star, e_small=float(e.iloc[0]), e_reference=e_ref))
+            ids = dict(beta=float(key[0]), **({"seed": int(key[1])} if per_net else {}))
+            rows.append(dict(**ids, noise=noise, m_star=m_star, e_small=float(e.iloc[0]), e_reference=e_ref))
     return pd.DataFrame(rows)
 
 
@@ -94,3 +105,61 @@ def homogeneous_theory(net: dict, length: int, probe: dict, betas, magnitudes, w
     sweep = pd.concat(sweeps, ignore_index=True)
     table = exponents(sweep, a, tuple(window))
     return dict(sweep=sweep, exponents=table, crossovers=crossovers(table))
+
+
+def trained_sweep(ckpt: dict, probe: dict, magnitudes, receptive_field, batch_size: int = 50,
+                  state: str = "final") -> tuple[pd.DataFrame, pd.DataFrame]:
+    """One seed's trained net (training.checkpoints.load_checkpoint record) on the experiment's probe set.
+
+    Returns (sweep, filters): sweep is noise_sweep of the net's hidden representations in `state`
+    at every magnitude, with columns activation, beta (nan unless swish), seed and A_theory
+    (receptive_field: A_k for k = 1..K); filters is the homogeneity of the channel-averaged filter
+    per layer in `state` and at initialisation (measurement/filters.mean_filter_table: 1 for a
+    homogeneous filter, 1/F on average for i.i.d. ones), the check that training reached the
+    spatial-pooling solution. ValueError if the record has no such state (a seed that never trained)."""
+    from spatialpool.measurement.filters import mean_filter_table
+    from spatialpool.measurement.noise_magnitude import noise_sweep
+    from spatialpool.models.simple_cnn import from_state, swish_beta
+
+    if ckpt["states"].get(state) is None:
+        raise ValueError(f"seed {ckpt.get('seed')}: no '{state}' state in its checkpoint record")
+    net = from_state(ckpt["arch"], ckpt["states"][state])
+    sweep = noise_sweep(net.hidden, probe, magnitudes, batch_size)
+    beta = swish_beta(net.activation)
+    sweep.insert(0, "activation", net.activation)
+    sweep.insert(1, "beta", np.nan if beta is None else beta)
+    sweep.insert(2, "seed", int(ckpt["seed"]))
+    sweep["A_theory"] = np.asarray(receptive_field, float)[sweep.k.to_numpy() - 1]
+    filters = []
+    for name in (state, "init"):
+        w = [p.detach().numpy() for p in from_state(ckpt["arch"], ckpt["states"][name]).weights]
+        filters.append(mean_filter_table(w, name)[["k", "state", "homogeneity"]])
+    filters = pd.concat(filters, ignore_index=True).assign(activation=net.activation, seed=int(ckpt["seed"]))
+    return sweep, filters
+
+
+def trained_tables(sweeps: pd.DataFrame, receptive_field, window, selection: pd.DataFrame,
+                   level: float = 0.95) -> dict[str, pd.DataFrame]:
+    """The trained nets' side of the experiment, from their stacked trained_sweep tables.
+
+    sweeps: the nets to measure; selection: select_checkpoints' tables stacked with `activation` and
+    `beta` columns (test_error and interpolated per seed; every seed, measured or not).
+    Returns {"exponents": one per net, noise and magnitude (exponents()); "crossovers": m* per
+    net (crossovers() against the trained ReLU nets' mean); "summary": per activation, noise and
+    magnitude the mean exponent over seeds with its t-interval; "accuracy": per activation the
+    test accuracy (1 - test error of the selected checkpoint) over seeds, mean and t-interval}."""
+    from spatialpool.analysis.fits import t_interval
+
+    table = exponents(sweeps, receptive_field, tuple(window))
+    rows = []
+    for (act, noise, m), g in table.groupby(["activation", "noise", "magnitude"], sort=False):
+        mean, lo, hi, sd, n = t_interval(g.exponent, level)
+        rows.append(dict(activation=act, beta=g.beta.iloc[0], noise=noise, magnitude=m, exponent=mean,
+                         ci_low=lo, ci_high=hi, sd=sd, n_seeds=n))
+    acc = []
+    for act, g in selection.groupby("activation", sort=False):
+        mean, lo, hi, sd, n = t_interval(1 - g.test_error.to_numpy(float), level)
+        acc.append(dict(activation=act, beta=g.beta.iloc[0], test_accuracy=mean, ci_low=lo, ci_high=hi, n_seeds=n,
+                        n_interpolating=int(g.interpolated.sum()) if "interpolated" in g else n,
+                        per_seed=", ".join(f"{v:.3f}" for v in 1 - g.test_error.to_numpy(float))))
+    return dict(exponents=table, crossovers=crossovers(table), summary=pd.DataFrame(rows), accuracy=pd.DataFrame(acc))

@@ -15,7 +15,8 @@ SECTION_NAMES = {"1": "1-2 Real images: sensitivities and test error (figs 1, C3
                  "4": "4 Simple CNNs: scaling laws of D_k, G_k, R_k (fig. 7)",
                  "A": "A Diffusion of homogeneous filters",
                  "B": "B tanh against ReLU (figs B1, B2)",
-                 "C": "C Mean filters (tables C2, C3)"}
+                 "C": "C Mean filters (tables C2, C3)",
+                 "S": "Beyond the paper: swish between linear and ReLU (the conjecture of sec. 4.1)"}
 
 
 def summary(card: pd.DataFrame) -> pd.DataFrame:

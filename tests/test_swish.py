@@ -229,3 +229,22 @@ def test_the_trained_swish_nets_are_generated_experiments_checked_before_any_job
     assert any("compared with its ReLU nets" in p for p in problems(tanh, SCHEMA))
     cfg["swish"]["trained"] = None
     assert not [e for e in keyed(cfg)["experiments"] if "swish" in e]
+
+
+def test_swish_claims_without_any_measurable_net_say_not_enough_data():
+    """Every net left out (none interpolates at the end, as in the tiny test run): each configured
+    beta still gets its rows, and no row is judged."""
+    import pandas as pd
+
+    from spatialpool.analysis.swish import trained_tables
+    from spatialpool.claims.swish import swish_rows
+    _, filters, _, theory, theory_cross = _synthetic(0.1, 10.0, 0.4)
+    sweeps = pd.DataFrame(columns=["activation", "beta", "seed", "magnitude", "k", "G_plain", "G_rect"])
+    selection = pd.DataFrame(dict(activation=["swish:1"] * 3, beta=1.0, seed=[0, 1, 2], test_error=0.5,
+                                  interpolated=False))
+    out = trained_tables(sweeps, np.arange(1, 5), (1, 4), selection)
+    assert out["accuracy"].test_accuracy.tolist() == [0.5] and out["accuracy"].n_interpolating.tolist() == [0]
+    rows = swish_rows(out["exponents"], filters.iloc[:0], out["crossovers"], theory, theory_cross, (1, 4), TOL,
+                      excluded={"swish:1": [0, 1, 2]}, betas=[1.0, 4.0, 16.0])
+    assert len(rows) == 7 and {r["verdict"] for r in rows} == {"not enough data"}
+    assert "seeds [0, 1, 2] left out" in rows[0]["criterion"]

@@ -495,7 +495,9 @@ def model_measurement_outputs():
 # The swish experiment (beyond the paper; config key swish): built when its experiment is in the config.
 SWISH = CFG.get("swish") if CFG.get("swish") and CFG["swish"]["experiment"] in CFG["experiments"] else None
 # Its trained nets: one experiment per beta (sorted by beta), and the ReLU nets they are compared with.
-SWISH_TRAINED = sorted((e for e, s in CFG["experiments"].items() if "swish" in s), key=lambda e: CFG["experiments"][e]["swish"])
+SWISH_TRAINED = sorted(
+    (e for e, s in CFG["experiments"].items() if "swish" in s), key=lambda e: CFG["experiments"][e]["swish"]
+)
 SWISH_NETS = (SWISH_TRAINED + [SWISH["experiment"]]) if SWISH and SWISH_TRAINED else []
 
 

@@ -64,9 +64,7 @@ rule swish_trained:
         theory_crossovers=rules.swish_theory.output.crossovers,
     output:
         exponents=f"{TABLES}/swish_trained_exponents.csv",
-        summary=report(
-            f"{TABLES}/swish_trained_summary.csv", caption="../report/swish_trained.rst", category="Swish"
-        ),
+        summary=report(f"{TABLES}/swish_trained_summary.csv", caption="../report/swish_trained.rst", category="Swish"),
         crossovers=f"{TABLES}/swish_trained_crossovers.csv",
         accuracy=report(
             f"{TABLES}/swish_trained_accuracy.csv", caption="../report/swish_accuracy.rst", category="Swish"

@@ -27,13 +27,15 @@ selection = pd.concat(selection, ignore_index=True)
 left_out = selection[~selection.selected]
 for act, g in left_out.groupby("activation"):
     print(f"{act}: seeds {sorted(g.seed)} do not interpolate at the end: left out of the exponents and claims")
+receptive_field = sweeps.drop_duplicates("k").sort_values("k").A_theory.to_numpy()
 kept = selection[selection.selected][["activation", "seed"]]
 sweeps, filters = sweeps.merge(kept, on=["activation", "seed"]), filters.merge(kept, on=["activation", "seed"])
-receptive_field = sweeps.drop_duplicates("k").sort_values("k").A_theory.to_numpy()
 out = trained_tables(sweeps, receptive_field, p.window, selection, p.confidence)
 excluded = {act: sorted(int(s) for s in g.seed) for act, g in left_out.groupby("activation")}
+betas = sorted(b for b in (swish_beta(a) for a in p.experiments.values()) if b is not None)
 card = table(swish_rows(out["exponents"], filters, out["crossovers"], read_table(i.theory),
-                        read_table(i.theory_crossovers), tuple(p.window), p.tolerances, p.confidence, excluded))
+                        read_table(i.theory_crossovers), tuple(p.window), p.tolerances, p.confidence, excluded,
+                        betas))
 for key in ("exponents", "summary", "crossovers", "accuracy"):
     out[key].to_csv(snakemake.output[key], index=False)
 card.to_csv(snakemake.output.card, index=False)

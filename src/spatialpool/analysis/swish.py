@@ -43,7 +43,17 @@ def exponents(sweeps: pd.DataFrame, receptive_field, window: tuple[int, int]) ->
                              **({"seed": int(ids["seed"])} if "seed" in ids else {}), noise=noise,
                              magnitude=ids["magnitude"], exponent=log_slope(a[t.index - 1], t[column]),
                              k_lo=lo, k_hi=hi))
-    return pd.DataFrame(rows)
+    seed = ["seed"] if "seed" in sweeps else []
+    return _typed(pd.DataFrame(rows, columns=["activation", "beta", *seed, "noise", "magnitude", "exponent", "k_lo",
+                                              "k_hi"]))
+
+
+def _typed(table: pd.DataFrame) -> pd.DataFrame:
+    """An empty table's columns as the filled one's (numbers float, names str), so that numpy
+    functions and merges work on it too."""
+    if len(table):
+        return table
+    return table.astype({c: (str if c in ("activation", "noise") else float) for c in table.columns})
 
 
 def crossovers(table: pd.DataFrame, reference: str = "relu") -> pd.DataFrame:
@@ -71,7 +81,8 @@ def crossovers(table: pd.DataFrame, reference: str = "relu") -> pd.DataFrame:
                     break
             ids = dict(beta=float(key[0]), **({"seed": int(key[1])} if per_net else {}))
             rows.append(dict(**ids, noise=noise, m_star=m_star, e_small=float(e.iloc[0]), e_reference=e_ref))
-    return pd.DataFrame(rows)
+    return _typed(pd.DataFrame(rows, columns=["beta", *(["seed"] if per_net else []), "noise", "m_star", "e_small",
+                                              "e_reference"]))
 
 
 def crossover_slope(cross: pd.DataFrame, noise: str = "plain", min_beta: float = 0.0) -> float:
@@ -162,4 +173,6 @@ def trained_tables(sweeps: pd.DataFrame, receptive_field, window, selection: pd.
         acc.append(dict(activation=act, beta=g.beta.iloc[0], test_accuracy=mean, ci_low=lo, ci_high=hi, n_seeds=n,
                         n_interpolating=int(g.interpolated.sum()) if "interpolated" in g else n,
                         per_seed=", ".join(f"{v:.3f}" for v in 1 - g.test_error.to_numpy(float))))
-    return dict(exponents=table, crossovers=crossovers(table), summary=pd.DataFrame(rows), accuracy=pd.DataFrame(acc))
+    summary = _typed(pd.DataFrame(rows, columns=["activation", "beta", "noise", "magnitude", "exponent", "ci_low",
+                                                 "ci_high", "sd", "n_seeds"]))
+    return dict(exponents=table, crossovers=crossovers(table), summary=summary, accuracy=pd.DataFrame(acc))

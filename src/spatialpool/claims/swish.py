@@ -51,29 +51,33 @@ def theory_beta_slopes(theory: pd.DataFrame, betas, noise: str) -> pd.Series:
 
 def swish_rows(trained: pd.DataFrame, filters: pd.DataFrame, crossovers: pd.DataFrame, theory: pd.DataFrame,
                theory_crossovers: pd.DataFrame, window: tuple[int, int], tol: dict, level: float = 0.95,
-               excluded: dict[str, list[int]] | None = None) -> list[dict]:
+               excluded: dict[str, list[int]] | None = None, betas=None) -> list[dict]:
     """trained: analysis.swish.exponents of the trained nets (one row per net, noise, magnitude; the
     ReLU reference nets with beta nan); filters: trained_sweep's filter tables stacked; crossovers:
     analysis.swish.crossovers of `trained`; theory, theory_crossovers: the homogeneous network's
     (rule swish_theory); window: the G fit window; tol: the scorecard settings; excluded: per
-    activation, the seeds left out because they do not interpolate at the end (named in the rows)."""
+    activation, the seeds left out because they do not interpolate at the end (named in the rows);
+    betas: the trained betas (default: those in `trained`), each with its rows even without nets."""
     excluded = excluded or {}
     rows = []
     swish = trained[trained.beta.notna()]
-    betas = sorted(swish.beta.unique())
+    betas = sorted(swish.beta.unique() if betas is None else betas)
     n_min = tol["min_seeds"]
     lo, hi = window
 
     # -- the protocol reaches the spatial-pooling solution; control: initialisation
     thr = tol["homogeneity_threshold"]
     f = filters[filters.k.between(lo, hi)]
-    for act, g in f[f.activation.str.startswith("swish")].groupby("activation"):
+    for beta in betas:
+        act = f"swish:{beta:g}"
+        g = f[f.activation == act]
         per_seed = {s: g[g.state == s].groupby("seed").homogeneity.mean() for s in ("final", "init")}
         fin, ini = per_seed["final"], per_seed["init"]
         rows.append(row(SECTION, f"trained nets reach the spatial-pooling solution: channel-averaged filters of "
-                        f"k = {lo}..{hi} homogeneous", act, f">= {thr}", float(fin.min()), bool((fin >= thr).all()),
-                        control="the same nets at initialisation", control_measured=float(ini.min()),
-                        control_passed=bool((ini >= thr).all()), n=len(fin), n_min=n_min,
+                        f"k = {lo}..{hi} homogeneous", act, f">= {thr}", float(fin.min()) if len(fin) else np.nan,
+                        bool(len(fin)) and bool((fin >= thr).all()), control="the same nets at initialisation",
+                        control_measured=float(ini.min()) if len(ini) else np.nan,
+                        control_passed=bool((ini >= thr).all()) if len(ini) else None, n=len(fin), n_min=n_min,
                         criterion=f"every seed's mean constant-mode share over k = {lo}..{hi} >= {thr}; per seed: "
                                   + ", ".join(f"{v:.3f}" for v in fin)
                                   + (f"; seeds {excluded[act]} left out of every swish claim: they do not interpolate "

@@ -4,8 +4,9 @@ conclusion, README "Swish: between linear and ReLU"), judged on trained task-1 n
 Section label "S": the referee's summary lists these apart from the paper's own sections.
 
 - every beta's trained nets reach the spatial-pooling solution: the channel-averaged filters of
-  the G window are homogeneous (mean constant-mode share >= the scorecard's homogeneity
-  threshold for every seed); control: the same nets at initialisation;
+  the G window are homogeneous (constant-mode share, mean over the window's layers and the seeds,
+  >= the scorecard's homogeneity threshold, as for the paper's nets); control: the same nets at
+  initialisation;
 - G_k's growth increases with beta at fixed noise magnitude: the least-squares slope of the
   per-net exponent of G_k against log beta, with its t-interval (n - 2 degrees of freedom), is
   > 0 at the magnitude where the homogeneous network's exponent depends most on beta over the
@@ -74,11 +75,12 @@ def swish_rows(trained: pd.DataFrame, filters: pd.DataFrame, crossovers: pd.Data
         per_seed = {s: g[g.state == s].groupby("seed").homogeneity.mean() for s in ("final", "init")}
         fin, ini = per_seed["final"], per_seed["init"]
         rows.append(row(SECTION, f"trained nets reach the spatial-pooling solution: channel-averaged filters of "
-                        f"k = {lo}..{hi} homogeneous", act, f">= {thr}", float(fin.min()) if len(fin) else np.nan,
-                        bool(len(fin)) and bool((fin >= thr).all()), control="the same nets at initialisation",
-                        control_measured=float(ini.min()) if len(ini) else np.nan,
-                        control_passed=bool((ini >= thr).all()) if len(ini) else None, n=len(fin), n_min=n_min,
-                        criterion=f"every seed's mean constant-mode share over k = {lo}..{hi} >= {thr}; per seed: "
+                        f"k = {lo}..{hi} homogeneous", act, f">= {thr}", float(fin.mean()) if len(fin) else np.nan,
+                        bool(len(fin)) and bool(fin.mean() >= thr), control="the same nets at initialisation",
+                        control_measured=float(ini.mean()) if len(ini) else np.nan,
+                        control_passed=bool(ini.mean() >= thr) if len(ini) else None, n=len(fin), n_min=n_min,
+                        criterion=f"constant-mode share of the channel-averaged filter >= {thr}, mean over "
+                                  f"k = {lo}..{hi} and the seeds (as for the paper's nets, sec. 4.3); per seed: "
                                   + ", ".join(f"{v:.3f}" for v in fin)
                                   + (f"; seeds {excluded[act]} left out of every swish claim: they do not interpolate "
                                      f"at the end of training" if excluded.get(act) else "")))

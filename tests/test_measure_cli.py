@@ -225,3 +225,27 @@ def test_the_workflow_rule_family_runs_the_same_measurement(tmp_path):
                           "--configfile", str(TINY), str(extra), "-n", "model_measurements"],
                          capture_output=True, text=True).stdout
     assert "measure_models" in out and "train" not in out.split("Job stats:")[1]
+
+
+def test_a_builder_in_the_current_folder_and_weights_for_other_classes(tmp_path, monkeypatch, capsys):
+    """`mymodule:function` imports from the folder the command runs in (as `python -m`); a weights
+    file trained for more classes than the data has fails with a hint naming --num-classes, and
+    loads with it."""
+    import torchvision
+    (tmp_path / "cwd_builder_for_test.py").write_text(
+        "import torch.nn as nn\n"
+        "def net(num_classes=10):\n"
+        "    return nn.Sequential(nn.Conv2d(3, 4, 3), nn.ReLU(), nn.AdaptiveAvgPool2d(1), nn.Flatten(),\n"
+        "                         nn.Linear(4, num_classes))\n")
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setattr(sys, "path", [p for p in sys.path if p not in ("", str(tmp_path))])
+    code, out = _run(tmp_path, "cwd_builder_for_test:net", "--data", "digits", "--size", "4")
+    assert code == 0 and (out / "layers.csv").exists()
+
+    torch.manual_seed(0)
+    wide = torchvision.models.mobilenet_v3_small(num_classes=1000)
+    torch.save(wide.state_dict(), tmp_path / "imagenet_like.pt")
+    with pytest.raises(RuntimeError, match="--num-classes"):
+        load_model("torchvision:mobilenet_v3_small", weights=str(tmp_path / "imagenet_like.pt"), num_classes=10)
+    loaded = load_model("torchvision:mobilenet_v3_small", weights=str(tmp_path / "imagenet_like.pt"), num_classes=1000)
+    assert torch.equal(loaded.model.classifier[-1].weight, wide.classifier[-1].weight)

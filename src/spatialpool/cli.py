@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 from pathlib import Path
 
@@ -57,7 +58,9 @@ def measure_parser(sub) -> argparse.ArgumentParser:
     g.add_argument("--threads", type=int, help="torch threads (default: torch's; the last digits of float sums "
                    "depend on it, the workflow's rule uses 1)")
     g = p.add_argument_group("models")
-    g.add_argument("--num-classes", type=int, help="outputs of randomly initialised models (default: the data's classes)")
+    g.add_argument("--num-classes", type=int,
+                   help="outputs of the models: of a random initialisation, or the classes a weights file was "
+                        "trained for (1000 for ImageNet weights; default: the data's classes)")
     g.add_argument("--model-seed", type=int, default=0, help="torch seed of random initialisations (default 0)")
     g.add_argument("--width-factor", type=float, default=1.0, help="width of spatialpool:ARCH models (default 1)")
     g.add_argument("--state", default="best", help="state of a checkpoint:PATH (init, best, final, epoch<n>)")
@@ -152,6 +155,8 @@ def main(argv=None) -> int:
     sub = parser.add_subparsers(dest="command", required=True)
     measure_parser(sub)
     args = parser.parse_args(argv)
+    if "" not in sys.path and os.getcwd() not in sys.path:
+        sys.path.insert(0, os.getcwd())  # as `python -m`: a builder module in the current folder imports
     try:
         run_measure(args)
     except (ValueError, FileNotFoundError, RuntimeError, KeyError) as err:

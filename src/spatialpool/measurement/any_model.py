@@ -108,7 +108,7 @@ def check_input(loaded: LoadedModel, x: torch.Tensor) -> None:
     except Exception as err:  # noqa: BLE001 - any failure here means the shape does not fit
         raise ValueError(f"model {loaded.name} ({loaded.spec}) does not accept images of shape "
                          f"{list(x.shape[1:])}: {type(err).__name__}: {str(err).splitlines()[0]}. Resize them "
-                         "(resize, crop) to what the model expects") from None
+                         "(--resize, --crop) to what the model expects") from None
 
 
 def probe_error(outputs: Sequence[torch.Tensor], labels: torch.Tensor, n_classes: int) -> float:

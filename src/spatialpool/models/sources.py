@@ -73,7 +73,9 @@ def _load_state(model: nn.Module, path, label: str) -> None:
         model.load_state_dict(_state_dict(path))
     except RuntimeError as err:
         detail = " ".join(line.strip() for line in str(err).splitlines()[:3])
-        raise RuntimeError(f"weights file {path} does not fit {label}: {detail[:400]}") from None
+        hint = (" (weights trained for another number of classes: give it with --num-classes, e.g. 1000 for "
+                "ImageNet weights)" if "size mismatch" in detail else "")
+        raise RuntimeError(f"weights file {path} does not fit {label}: {detail[:400]}{hint}") from None
 
 
 def _torchvision(name: str, weights: str | None, num_classes: int | None, seed: int) -> LoadedModel:

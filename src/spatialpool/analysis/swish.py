@@ -170,6 +170,7 @@ def trained_tables(sweeps: pd.DataFrame, receptive_field, window, selection: pd.
     acc = []
     for act, g in selection.groupby("activation", sort=False):
         mean, lo, hi, sd, n = t_interval(1 - g.test_error.to_numpy(float), level)
+        lo, hi = max(lo, 0.0), min(hi, 1.0)  # an accuracy's t-interval can reach past [0, 1]: clipped (nan stays)
         acc.append(dict(activation=act, beta=g.beta.iloc[0], test_accuracy=mean, ci_low=lo, ci_high=hi, n_seeds=n,
                         n_interpolating=int(g.interpolated.sum()) if "interpolated" in g else n,
                         per_seed=", ".join(f"{v:.3f}" for v in 1 - g.test_error.to_numpy(float))))

@@ -42,7 +42,7 @@ def figure_swish(exponents: pd.DataFrame, crossovers: pd.DataFrame, stem: str, f
             for m in mags:
                 s = tr[np.isclose(tr.magnitude, m)]
                 x = np.where(s.beta.notna(), s.beta, hi)  # the trained ReLU nets at the right end
-                jitter = 1.08 ** (mags.index(m) - len(mags) / 2)  # keep the bars of one beta apart
+                jitter = 1.04 ** (mags.index(m) - len(mags) / 2)  # keep the bars of one beta apart
                 ax.errorbar(x * jitter, s.exponent, yerr=[s.exponent - s.ci_low, s.ci_high - s.exponent],
                             fmt="o", color=colours[m], markersize=3.5, elinewidth=0.8, capsize=1.5)
         ax.set(xscale="log", xlabel=r"$\beta$ (left end: linear, right end: ReLU)", ylabel=r"exponent of $G_k$ vs $A_k$",

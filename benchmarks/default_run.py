@@ -4,7 +4,7 @@
 
 Runs Snakemake on the default config in an empty directory and prints the wall time per rule
 family (from Snakemake's benchmark files) and in total. The last line compares the total with the
-10-minute budget of a 2-core machine (DEVELOPERS.md / issue 5).
+10-minute budget of a 2-core machine (README, "Performance").
 """
 from __future__ import annotations
 

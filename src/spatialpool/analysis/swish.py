@@ -141,10 +141,9 @@ def trained_sweep(ckpt: dict, probe: dict, magnitudes, receptive_field, batch_si
     sweep.insert(1, "beta", np.nan if beta is None else beta)
     sweep.insert(2, "seed", int(ckpt["seed"]))
     sweep["A_theory"] = np.asarray(receptive_field, float)[sweep.k.to_numpy() - 1]
-    filters = []
-    for name in (state, "init"):
-        w = [p.detach().numpy() for p in from_state(ckpt["arch"], ckpt["states"][name]).weights]
-        filters.append(mean_filter_table(w, name)[["k", "state", "homogeneity"]])
+    init = from_state(ckpt["arch"], ckpt["states"]["init"])
+    filters = [mean_filter_table([p.detach().numpy() for p in n.weights], name)[["k", "state", "homogeneity"]]
+               for name, n in ((state, net), ("init", init))]
     filters = pd.concat(filters, ignore_index=True).assign(activation=net.activation, seed=int(ckpt["seed"]))
     return sweep, filters
 

@@ -23,6 +23,7 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
+from spatialpool.analysis.fits import loglog_slope
 from spatialpool.claims.statistics import row
 
 SECTION = "S (swish, conjecture of sec. 4.1)"
@@ -134,6 +135,4 @@ def swish_rows(trained: pd.DataFrame, filters: pd.DataFrame, crossovers: pd.Data
 def _theory_slope(theory_crossovers: pd.DataFrame, noise: str, betas) -> float:
     c = theory_crossovers[(theory_crossovers.noise == noise) & theory_crossovers.beta.isin(list(betas))]
     c = c[np.isfinite(c.m_star)]
-    if len(c) < 2:
-        return float("nan")
-    return float(np.polyfit(np.log(c.beta), np.log(c.m_star), 1)[0])
+    return loglog_slope(c.beta, c.m_star)

@@ -31,6 +31,7 @@ def test_paper_dry_run_lists_the_full_grid(tmp_path):
     assert run.returncode == 0, run.stderr[-2000:]
     stats = run.stdout.split("Job stats:")[1]
     jobs = {m[1]: int(m[2]) for m in re.finditer(r"^(\w+)\s+(\d+)\s*$", stats, re.M)}
-    # one stacked training job per experiment (4 + 4 + 10 seeds), one measurement job per seed
-    assert jobs["train"] == 3 and jobs["sensitivity"] == 4 + 4 + 10
-    assert "experiment=task2_relu, seed=9" in run.stdout
+    # one stacked training job per experiment (4 + 4 + 10 seeds: block_size 10), one measurement job
+    # per training block
+    assert jobs["train"] == 3 and jobs["sensitivity"] == 3
+    assert "experiment=task2_relu, block=0-1-2-3-4-5-6-7-8-9" in run.stdout

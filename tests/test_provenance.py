@@ -87,8 +87,9 @@ def assert_tanh_weights_and_downstream_only(jobs):
     assert TANH_DOWNSTREAM <= set(rules), rules
     assert not NOT_TANH_DOWNSTREAM & set(rules), rules
     assert not {r for r in rules if r.startswith("image")}, rules
-    # one stacked training job, both seeds measured; no job of another experiment
-    assert rules["train"] == 1 and rules["sensitivity"] == 2 and rules["filters"] == 2
+    # one stacked training job and one job per measurement for its block (both seeds); no job of
+    # another experiment
+    assert rules["train"] == 1 and rules["sensitivity"] == 1 and rules["filters"] == 1
     assert {w["experiment"] for _, w in jobs if "experiment" in w} == {"task1_tanh"}
 
 
@@ -165,7 +166,7 @@ def test_training_killed_after_a_change_reruns_that_experiment_downstream(workdi
                  for p in (workdir / SD / kind / "task1_tanh").glob("*.csv")]
     affected += [str(p.relative_to(workdir)) for fig in ("figB1", "figB2", "fig_training", "fig_receptive_field")
                  for p in (workdir / "results/figures").glob(f"{fig}.*")]
-    assert len(affected) == 5 + 2 * 4 + 4 * 2
+    assert len(affected) == 5 + 4 + 4 * 2  # per block: sensitivity, receptive field, 2 filter tables
     stale = [f for f in affected if (workdir / f).stat().st_mtime_ns < weights]
     assert not stale, f"older than the new weights: {stale}"
     assert (workdir / f"{SD}/train/task1_relu/block0-1.pt").stat().st_mtime_ns == relu_weights
@@ -197,13 +198,13 @@ def test_output_deleted_by_a_failed_job_is_rebuilt_with_everything_downstream(wo
     stat = weights.stat()
     weights.write_bytes(b"not a checkpoint")
     os.utime(weights, ns=(stat.st_atime_ns, stat.st_mtime_ns))
-    table = f"{SD}/sensitivity/task1_tanh/seed0.csv"
+    table = f"{SD}/sensitivity/task1_tanh/block0-1.csv"
     cmd = [sys.executable, "-m", "snakemake", "-s", str(ROOT / "Snakefile"), "--directory", str(workdir),
            "--configfile", str(TINY), "--cores", "1", table, "--forcerun", table]
     assert subprocess.run(cmd, capture_output=True, timeout=600).returncode != 0
     assert not (workdir / table).exists()
     jobs = planned(workdir)
-    assert ("sensitivity", {"experiment": "task1_tanh", "seed": "0"}) in jobs
+    assert ("sensitivity", {"experiment": "task1_tanh", "block": "0-1"}) in jobs
     rules = rules_of(jobs)
     assert rules["sensitivity"] == 1 and "train" not in rules
     assert {"collect_experiment", "fit_exponents", "fits_table", "fig_receptive_field", "figB2",

@@ -79,7 +79,7 @@ def test_plot_parameter_reruns_only_plots(finished, tmp_path):
 def test_training_parameter_reruns_that_training_and_downstream_only(finished, tmp_path):
     jobs = planned_after_edit(finished, tmp_path, lambda c: entry(c["experiments"], "task1_tanh")["train"].update(lr=0.02))
     assert jobs["train"] == 1  # the task1_tanh stack (both seeds), not the other experiments' nets
-    assert jobs["sensitivity"] == 2 and jobs["fit_exponents"] == 1 and jobs["collect_experiment"] == 1
+    assert jobs["sensitivity"] == 1 and jobs["fit_exponents"] == 1 and jobs["collect_experiment"] == 1
     for untouched in ("dataset", "probe_set", "theory_curves", "diffusion", "fig_appendix_A", "fig7",
                       "mean_filter_tables"):
         assert untouched not in jobs

@@ -153,20 +153,20 @@ def seed_blocks(name):
     return blocks
 
 
-def block_file(name, seed, suffix=".pt"):
-    """The training output of the block that holds this seed of the experiment."""
-    block = next(b for b, members in seed_blocks(name).items() if int(seed) in members)
-    return f"{SD}/train/{name}/block{block}{suffix}"
+def block_seeds(name, block):
+    """The configured seeds of one training block: what its measurement jobs measure (a block on
+    disk may also hold seeds no longer configured, which no table shows)."""
+    return sorted(set(seed_blocks(name)[block]) & set(seeds_of(name)))
 
 
-def block_files(suffix):
-    """Input function: this output of every training block of the wildcards' experiment."""
-    return lambda w: [f"{SD}/train/{w.experiment}/block{b}{suffix}" for b in seed_blocks(w.experiment)]
-
-
-def per_seed(pattern):
-    """Input function: pattern expanded over the seeds of the wildcards' experiment."""
-    return lambda w: expand(pattern, experiment=w.experiment, seed=seeds_of(w.experiment))
+def per_block(pattern, names=None):
+    """Input function (names None: the wildcards' experiment) or list (the named experiments):
+    pattern expanded over every training block of each experiment. The 1D measurement jobs are
+    one per block, as training is: one process measures every seed of its block, so a run pays
+    each job's start-up (about 2-3 CPU-seconds of imports) once per block instead of per seed."""
+    if names is None:
+        return lambda w: expand(pattern, experiment=w.experiment, block=list(seed_blocks(w.experiment)))
+    return [f for e in names for f in expand(pattern, experiment=e, block=list(seed_blocks(e)))]
 
 
 def figure(name, caption, category, subcategory=None):
@@ -272,17 +272,18 @@ def trained(name):
     return dict(task=CFG["tasks"][e["task"]], experiment={k: v for k, v in e.items() if k != "fit"})
 
 
-def seed_trained(name):
-    """One seed's weights (from the train rule), as trained() but without the seed list, which a seed's result does
-    not depend on (its block is in its input's path)."""
+def block_trained(name):
+    """One block's weights (from the train rule), as trained() but without the seed list, which a
+    block's result does not depend on (its seeds are in its input's path, and the seeds its
+    measurement jobs measure are their own params)."""
     out = trained(name)
     out["experiment"] = {k: v for k, v in out["experiment"].items() if k != "seeds"}
     return out
 
 
-def seed_measured(name):
-    """One seed's tables (sensitivity, receptive field, filters): measured() but the seed list."""
-    return dict(trained=seed_trained(name), probed=probed(name), probe=CFG["probe"])
+def block_measured(name):
+    """One block's tables (sensitivity, receptive field, filters): measured() but the seed list."""
+    return dict(trained=block_trained(name), probed=probed(name), probe=CFG["probe"])
 
 
 def measured(name):
@@ -353,7 +354,7 @@ def intermediates(names):
         ):
             out += expand(list(step.output), experiment=e)
         for step in (rules.sensitivity, rules.receptive_field, rules.filters):
-            out += expand(list(step.output), experiment=e, seed=seeds_of(e))
+            out += expand(list(step.output), experiment=e, block=list(seed_blocks(e)))
     return sorted(out)
 
 
@@ -502,7 +503,7 @@ SWISH_NETS = (SWISH_TRAINED + [SWISH["experiment"]]) if SWISH and SWISH_TRAINED 
 
 
 def swish_sweeps(suffix=""):
-    return [f"{RESULTS}/swish/trained/{e}/seed{s}{suffix}.csv" for e in SWISH_NETS for s in seeds_of(e)]
+    return per_block(f"{RESULTS}/swish/trained/{{experiment}}/block{{block}}{suffix}.csv", SWISH_NETS)
 
 
 def swish_outputs():
@@ -529,7 +530,7 @@ def swish_lineage():
     return dict(
         probed=probed(SWISH["experiment"]),
         swish=SWISH,
-        trained={e: seed_measured(e) for e in SWISH_NETS},
+        trained={e: block_measured(e) for e in SWISH_NETS},
         seeds={e: seeds_of(e) for e in SWISH_NETS},
         scorecard=CFG["scorecard"],
         confidence=CFG["fits"]["confidence"],
@@ -553,7 +554,7 @@ def scorecard_inputs(part):
         windows=expand(f"{SD}/fits/{{experiment}}_windows.csv", experiment=names),
         per_seed=expand(f"{SD}/fits/{{experiment}}_per_seed.csv", experiment=names),
         history=expand(f"{SD}/train/{{experiment}}/history.csv", experiment=names),
-        spectra=[f"{SD}/filters/{e}/seed{s}_spectra.csv" for e in names for s in seeds_of(e)],
+        spectra=per_block(f"{SD}/filters/{{experiment}}/block{{block}}_spectra.csv", names),
         appendix_a=[rules.diffusion.output.table] if part == "appendix_a" else [],
         layers=expand(f"{IM}/collected/{{group}}/layers.csv", group=groups),
         aggregates=expand(f"{IM}/collected/{{group}}/aggregates.csv", group=groups),

@@ -4,9 +4,9 @@
 rule collect_experiment:
     """One tidy table per experiment: every seed's sensitivities with A_k, selection, homogeneity."""
     input:
-        sensitivity=per_seed(f"{SD}/sensitivity/{{experiment}}/seed{{seed}}.csv"),
-        receptive_field=per_seed(f"{SD}/receptive_field/{{experiment}}/seed{{seed}}.csv"),
-        mean_filters=per_seed(f"{SD}/filters/{{experiment}}/seed{{seed}}_mean_filters.csv"),
+        sensitivity=per_block(f"{SD}/sensitivity/{{experiment}}/block{{block}}.csv"),
+        receptive_field=per_block(f"{SD}/receptive_field/{{experiment}}/block{{block}}.csv"),
+        mean_filters=per_block(f"{SD}/filters/{{experiment}}/block{{block}}_mean_filters.csv"),
         selection=f"{SD}/selection/{{experiment}}.csv",
         theory=f"{SD}/theory/{{experiment}}.csv",
     output:
@@ -60,7 +60,7 @@ rule fits_table:
 
 rule mean_filter_tables:
     input:
-        [f"{SD}/filters/{e}/seed{s}_mean_filters.csv" for e in FIG7 for s in seeds_of(e)],
+        per_block(f"{SD}/filters/{{experiment}}/block{{block}}_mean_filters.csv", FIG7),
     output:
         report(f"{TABLES}/table_C2_C3.csv", caption="../report/table_C2_C3.rst", category="Tables"),
     log:

@@ -1,23 +1,25 @@
 # Measurements of the 1D nets: D_k, G_k, R_k per seed and state, the homogeneous-filter theory curves,
-# effective receptive fields and filter spectra.
+# effective receptive fields and filter spectra. One job per training block (common.smk, per_block),
+# each measuring the block's configured seeds.
 
 
 rule sensitivity:
     input:
-        weights=lambda w: block_file(w.experiment, w.seed),
+        weights=f"{SD}/train/{{experiment}}/block{{block}}.pt",
         probe=lambda w: f"{SD}/probes/{experiment(w)['task']}.pt",
     output:
-        f"{SD}/sensitivity/{{experiment}}/seed{{seed}}.csv",
+        f"{SD}/sensitivity/{{experiment}}/block{{block}}.csv",
     log:
-        f"{LOGS}/sensitivity/{{experiment}}/seed{{seed}}.log",
+        f"{LOGS}/sensitivity/{{experiment}}/block{{block}}.log",
     benchmark:
-        f"{RESULTS}/benchmarks/sensitivity/{{experiment}}/seed{{seed}}.tsv"
+        f"{RESULTS}/benchmarks/sensitivity/{{experiment}}/block{{block}}.tsv"
     conda:
         CONDA_ENV
     threads: 1
     params:
+        seeds=lambda w: block_seeds(w.experiment, w.block),
         batch_size=CFG["probe"]["batch_size"],
-        upstream=lambda w: upstream(seed_measured(w.experiment)),
+        upstream=lambda w: upstream(block_measured(w.experiment)),
     script:
         "../scripts/measure_sensitivity.py"
 
@@ -43,31 +45,33 @@ rule theory_curves:
 
 rule receptive_field:
     input:
-        lambda w: block_file(w.experiment, w.seed),
+        f"{SD}/train/{{experiment}}/block{{block}}.pt",
     output:
-        f"{SD}/receptive_field/{{experiment}}/seed{{seed}}.csv",
+        f"{SD}/receptive_field/{{experiment}}/block{{block}}.csv",
     log:
-        f"{LOGS}/receptive_field/{{experiment}}/seed{{seed}}.log",
+        f"{LOGS}/receptive_field/{{experiment}}/block{{block}}.log",
     conda:
         CONDA_ENV
     params:
+        seeds=lambda w: block_seeds(w.experiment, w.block),
         length=lambda w: task_of(w)["length"],
-        upstream=lambda w: upstream(seed_trained(w.experiment)),
+        upstream=lambda w: upstream(block_trained(w.experiment)),
     script:
         "../scripts/receptive_field.py"
 
 
 rule filters:
     input:
-        lambda w: block_file(w.experiment, w.seed),
+        f"{SD}/train/{{experiment}}/block{{block}}.pt",
     output:
-        mean=f"{SD}/filters/{{experiment}}/seed{{seed}}_mean_filters.csv",
-        spectra=f"{SD}/filters/{{experiment}}/seed{{seed}}_spectra.csv",
+        mean=f"{SD}/filters/{{experiment}}/block{{block}}_mean_filters.csv",
+        spectra=f"{SD}/filters/{{experiment}}/block{{block}}_spectra.csv",
     log:
-        f"{LOGS}/filters/{{experiment}}/seed{{seed}}.log",
+        f"{LOGS}/filters/{{experiment}}/block{{block}}.log",
     conda:
         CONDA_ENV
     params:
-        upstream=lambda w: upstream(seed_trained(w.experiment)),
+        seeds=lambda w: block_seeds(w.experiment, w.block),
+        upstream=lambda w: upstream(block_trained(w.experiment)),
     script:
         "../scripts/filters.py"

@@ -40,7 +40,7 @@ rule fig_windows:
 
 rule figB1:
     input:
-        lambda w: [f"{SD}/filters/{e}/seed{s}_spectra.csv" for e in B_PAIR for s in seeds_of(e)],
+        lambda w: per_block(f"{SD}/filters/{{experiment}}/block{{block}}_spectra.csv", B_PAIR),
     output:
         figure("figB1", "figB1.rst", "Appendix B"),
     log:

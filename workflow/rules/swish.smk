@@ -32,24 +32,26 @@ rule swish_theory:
 
 
 rule swish_sweep:
-    """One trained net's G_k at every noise magnitude, and its filters' homogeneity."""
+    """The trained nets of one training block: each one's G_k at every noise magnitude, and its
+    filters' homogeneity."""
     input:
-        weights=lambda w: block_file(w.experiment, w.seed),
+        weights=f"{SD}/train/{{experiment}}/block{{block}}.pt",
         probe=lambda w: f"{SD}/probes/{experiment(w)['task']}.pt",
     output:
-        sweep=f"{RESULTS}/swish/trained/{{experiment}}/seed{{seed}}.csv",
-        filters=f"{RESULTS}/swish/trained/{{experiment}}/seed{{seed}}_filters.csv",
+        sweep=f"{RESULTS}/swish/trained/{{experiment}}/block{{block}}.csv",
+        filters=f"{RESULTS}/swish/trained/{{experiment}}/block{{block}}_filters.csv",
     log:
-        f"{LOGS}/swish_sweep/{{experiment}}/seed{{seed}}.log",
+        f"{LOGS}/swish_sweep/{{experiment}}/block{{block}}.log",
     conda:
         CONDA_ENV
     threads: 1
     params:
+        seeds=lambda w: block_seeds(w.experiment, w.block),
         magnitudes=lambda w: SWISH["magnitudes"],
         net=lambda w: canonical(experiment(w)["net"]),
         length=lambda w: task_of(w)["length"],
         batch_size=CFG["probe"]["batch_size"],
-        upstream=lambda w: upstream(seed_measured(w.experiment)),
+        upstream=lambda w: upstream(block_measured(w.experiment)),
     script:
         "../scripts/swish_sweep.py"
 

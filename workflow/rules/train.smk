@@ -30,8 +30,8 @@ rule train:
 
 rule collect_training:
     input:
-        summaries=block_files("_summary.csv"),
-        histories=block_files("_history.csv"),
+        summaries=per_block(f"{SD}/train/{{experiment}}/block{{block}}_summary.csv"),
+        histories=per_block(f"{SD}/train/{{experiment}}/block{{block}}_history.csv"),
     output:
         summary=f"{SD}/train/{{experiment}}/summary.csv",
         history=f"{SD}/train/{{experiment}}/history.csv",

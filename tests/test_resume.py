@@ -58,6 +58,31 @@ def test_resumed_run_ends_with_bitwise_the_same_weights(tmp_path):
         assert [h["step"] for h in r.history] == [h["step"] for h in ref.history]
 
 
+def test_state_saved_with_one_sgd_group_per_layer_resumes_bitwise(tmp_path):
+    """States saved before filters of the same scale shared an SGD group (one group per layer)
+    still resume: plain SGD keeps no per-parameter state, so only the model's record matters."""
+    from spatialpool.models.stacked import StackedCNN
+    reference = _train()
+    path = tmp_path / "state"
+    grouped = StackedCNN.sgd_groups
+
+    def per_layer(self, lr, filter_decay):
+        groups = [{"params": [v], "lr": lr * c ** 2, "weight_decay": filter_decay / c ** 2}
+                  for v, c in zip(self.filters, self.scales)]
+        return groups + [{"params": [*self.biases, self.beta, self.b_out], "lr": lr, "weight_decay": 0.0}]
+
+    StackedCNN.sgd_groups = per_layer
+    try:
+        with pytest.raises(Crash):
+            _train(CrashingCheckpointer(path, after=20))
+    finally:
+        StackedCNN.sgd_groups = grouped
+    messages = []
+    resumed = _train(Checkpointer(path, 1e9, log=messages.append))
+    assert any(m.startswith("resuming from") for m in messages), messages
+    assert _same(resumed, reference)
+
+
 @pytest.mark.parametrize("damage", ["flip", "truncate", "garbage"])
 def test_corrupted_state_is_detected_and_training_restarts(tmp_path, damage):
     path = tmp_path / "state"

@@ -169,7 +169,11 @@ def train_seeds(nets: list[SimpleCNN], x_train, y_train, x_test, y_test, cfg: Tr
     saved = checkpointer.load() if checkpointer else None
     if saved is not None:
         model.load_state_dict(saved["model"])
-        opt.load_state_dict(saved["optimizer"])
+        # Plain SGD keeps no per-parameter state, and the learning rates are set from base_lrs at
+        # every step: a state saved with another grouping of the parameters (before filters of the
+        # same scale shared a group) resumes the same without its optimizer record.
+        if len(saved["optimizer"]["param_groups"]) == len(opt.param_groups):
+            opt.load_state_dict(saved["optimizer"])
         for g, gs in zip(gens, saved["generators"]):
             g.set_state(gs)
         st = {"idle_steps": 0, **saved["loop"]}  # states saved before idle steps were counted

@@ -13,7 +13,7 @@ diffeomorphism coefficients and noise draws, float64), and the script checks tha
 It prints, per model, the seconds of each (median of --repeats after a warm-up, this process,
 one thread) and the ratio plain / command; the issue's target is at least 10 on CPU.
 
-    python benchmarks/measure_command.py [--probe 64] [--repeats 3]
+    python benchmarks/measure_command.py [--probe 200] [--repeats 3] [--models ...]
 """
 import argparse
 import statistics
@@ -66,7 +66,7 @@ def timed(fn, repeats: int) -> tuple[float, object]:
 
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--probe", type=int, default=64)
+    parser.add_argument("--probe", type=int, default=ProbeSettings().size)  # the command's default
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--models", nargs="+", default=MODELS)
     args = parser.parse_args(argv)

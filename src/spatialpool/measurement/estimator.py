@@ -141,6 +141,9 @@ class _Hooks:
 
 
 def _eval_forward(model: nn.Module, x: torch.Tensor) -> torch.Tensor:
+    if not any(m.training for m in model.modules()):  # the usual case: no mode switch per batch
+        with torch.no_grad():
+            return model(x)
     was_training = model.training
     model.eval()
     try:
@@ -208,7 +211,7 @@ class Accumulator:
             self.sums[key] = _Sums(zeros, zeros.clone(), [0.0] * len(self.perturbations))
         s = self.sums[key]
         y = y.detach().flatten(1).to(torch.float64)
-        clean = y[:b].clone()  # ours to overwrite below; the perturbed rows are only read
+        clean = y[:b]  # only read: the deviations below are a new tensor
         target = clean[:, None].expand(b, r, -1)
         for p in range(len(self.perturbations)):
             pert = y[b + p * b * r: b + (p + 1) * b * r].view(b, r, -1)
@@ -219,7 +222,7 @@ class Accumulator:
         n = s.count + b
         d = batch_mean - s.mean
         s.mean += d * (b / n)
-        s.m2 += clean.sub_(batch_mean).pow_(2).sum(0) + d.pow(2) * (s.count * b / n)
+        s.m2 += (clean - batch_mean).pow_(2).sum(0) + d.pow(2) * (s.count * b / n)
         s.count = n
 
     def delta(self, self_pairs: bool = True) -> np.ndarray:

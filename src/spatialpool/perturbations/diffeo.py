@@ -47,11 +47,18 @@ def modes(cut: int) -> torch.Tensor:
 
 def sample_coefficients(batch: int, cut: int, temp: float, generator: torch.Generator | None = None,
                         dtype=torch.float64) -> torch.Tensor:
-    """C [batch, 2, M] for the modes of `modes(cut)`: N(0, T / (i^2 + j^2)), x and y independent."""
-    std = (temp / _mode_norms(cut, dtype)).sqrt()
+    """C [batch, 2, M] for the modes of `modes(cut)`: N(0, T / (i^2 + j^2)), x and y independent:
+    standard normals z [batch, 2, M] drawn from `generator`, times coefficient_std (a sampler of
+    many generators may draw the z one by one and scale them all at once: the same numbers)."""
+    std = coefficient_std(cut, temp, dtype)
     device = generator.device if generator is not None else "cpu"
     z = torch.randn(batch, 2, len(std), generator=generator, dtype=dtype, device=device)
     return z * std.to(device)
+
+
+def coefficient_std(cut: int, temp: float, dtype=torch.float64) -> torch.Tensor:
+    """[M]: the standard deviation sqrt(T / (i^2 + j^2)) of each mode's coefficient."""
+    return (temp / _mode_norms(cut, dtype)).sqrt()
 
 
 @lru_cache(maxsize=16)

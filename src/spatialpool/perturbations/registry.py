@@ -30,7 +30,7 @@ from collections.abc import Callable, Iterator
 import numpy as np
 import torch
 
-from spatialpool.perturbations.diffeo import deform, matched_noise, rms_displacement, sample_coefficients
+from spatialpool.perturbations.diffeo import coefficient_std, deform, matched_noise, rms_displacement
 from spatialpool.registry import Registry
 from spatialpool.runtime import seed_words
 
@@ -65,13 +65,15 @@ def perturb(images: torch.Tensor, temp: float, cut: int = 3, draws: int = 1, see
     deformation_ratio [b, draws] (||tau x - x||^2 / ||x||^2).
     """
     b = len(images)
+    std = coefficient_std(cut, temp)
     coeffs, zs = [], []
     for i in range(b):  # per-image streams: independent of how the probe set is batched
         gen = torch.Generator().manual_seed(image_seed(seed, first_index + i))
-        coeffs.append(sample_coefficients(draws, cut, temp, gen))
+        # sample_coefficients' draw, scaled below for the whole batch at once (the same numbers)
+        coeffs.append(torch.randn((draws, 2, len(std)), generator=gen, dtype=torch.float64))
         zs.append(torch.randn((draws, *images.shape[1:]), generator=gen, dtype=torch.float64))
     clean = images.double().repeat_interleave(draws, 0)
-    deformed, field = deform(clean, temp, cut, coeffs=torch.cat(coeffs))
+    deformed, field = deform(clean, temp, cut, coeffs=torch.cat(coeffs) * std)
     noisy = clean + matched_noise(clean, deformed, z=torch.cat(zs))
     ratio = (deformed - clean).flatten(1).pow(2).sum(1) / clean.flatten(1).pow(2).sum(1)
     shape = (b, draws, *images.shape[1:])

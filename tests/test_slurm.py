@@ -286,7 +286,8 @@ def test_workflow_runs_through_sbatch(slurm_runs):
     for row in train:  # a GPU was asked for and granted, in the GPU partition
         assert "gres/gpu=1" in row["ReqTRES"] and "gres/gpu=1" in row["AllocTRES"], row
         assert row["Partition"] == "gpu" and row["Account"] == "root" and row["Timelimit"] == "04:00:00", row
-    # the 6 light measurement jobs (2 per net, 1 theory curve per experiment) went in groups of 3,
+    # the 6 light measurement jobs (2 per training block, here of one net, and 1 theory curve per
+    # experiment) went in groups of 3,
     # each an sbatch job that asks for 1 CPU (its jobs run one after the other) and the summed runtime
     measure = run.jobs_of("measure")
     assert len(measure) == 2, run.sacct

@@ -20,4 +20,5 @@ for tables, path in ((means, snakemake.output.mean), (spectra, snakemake.output.
     table = pd.concat(tables, ignore_index=True)
     table.insert(0, "seed", table.pop("seed"))
     table.to_csv(path, index=False)
-print(pd.read_csv(snakemake.output.mean).to_string(index=False))
+    if path == snakemake.output.mean:
+        print(table.to_string(index=False))

@@ -11,11 +11,14 @@ diffeomorphism coefficients and noise draws, float64), and the script checks tha
            (sensitivity_pass.naive_layer): the authors' scheme.
 
 It prints, per model, the seconds of each (median of --repeats after a warm-up, this process,
-one thread) and the ratio plain / command; the issue's target is at least 10 on CPU.
+one thread) and the ratio plain / command, the median over rounds of the two timed one after the
+other (the machines' speed drifts by more than the differences measured); the issue's target is
+at least 10 on CPU.
 
     python benchmarks/measure_command.py [--probe 200] [--repeats 3] [--models ...]
 """
 import argparse
+import copy
 import statistics
 import time
 
@@ -54,14 +57,20 @@ def plain(model, probe) -> list[float]:
     return rs
 
 
-def timed(fn, repeats: int) -> tuple[float, object]:
-    fn()  # warm-up
-    times, out = [], None
+def interleaved(fns: dict, repeats: int) -> tuple[dict, dict, list]:
+    """Time each function `repeats` times after a warm-up, alternating between them, so that the
+    machine's drift in speed (large on shared machines) falls on all of them alike. Returns
+    ({name: median seconds}, {name: last result}, [per-round {name: seconds}])."""
+    out = {name: fn() for name, fn in fns.items()}  # warm-up
+    rounds = []
     for _ in range(repeats):
-        start = time.perf_counter()
-        out = fn()
-        times.append(time.perf_counter() - start)
-    return statistics.median(times), out
+        times = {}
+        for name, fn in fns.items():
+            start = time.perf_counter()
+            out[name] = fn()
+            times[name] = time.perf_counter() - start
+        rounds.append(times)
+    return {name: statistics.median(r[name] for r in rounds) for name in fns}, out, rounds
 
 
 def main(argv=None):
@@ -74,19 +83,21 @@ def main(argv=None):
     splits = load_images("digits")
     settings = ProbeSettings(size=args.probe, draws=1, seed=0)  # the command's default batch size
     probe = make_probe(splits, settings)
-    print(f"probe: {args.probe} digits, 1 draw, float64, 1 thread; median of {args.repeats} after a warm-up", flush=True)
+    print(f"probe: {args.probe} digits, 1 draw, float64, 1 thread; median of {args.repeats} interleaved rounds after a warm-up", flush=True)
     print(f"{'model':24s} {'points':>6s} {'command s':>10s} {'plain s':>9s} {'plain/command':>14s} {'max |dR|/R':>11s}")
     for spec in args.models:
         loaded = load_model(spec, num_classes=10)
-        t_cmd, result = timed(lambda: measure_models([loaded], splits, settings, progress=False, log=lambda m: None),
-                              args.repeats)
-        model = loaded.model.double().eval()
-        t_plain, r_plain = timed(lambda: plain(model, probe), args.repeats)
-        ours = result["layers"]
+        # the command turns the model to float64 and back on every call; plain measures a float64 copy
+        plain_model = copy.deepcopy(loaded.model).double().eval()
+        med, out, rounds = interleaved(
+            {"command": lambda: measure_models([loaded], splits, settings, progress=False, log=lambda m: None),
+             "plain": lambda: plain(plain_model, probe)}, args.repeats)
+        ratio = statistics.median(r["plain"] / r["command"] for r in rounds)  # paired: robust to drift
+        ours = out["command"]["layers"]
         ours = ours[ours.name != "input"].R.to_numpy(float)
-        agree = np.nanmax(np.abs(ours - np.asarray(r_plain)) / np.abs(ours))
-        print(f"{spec:24s} {len(ours):6d} {t_cmd:10.2f} {t_plain:9.2f} {t_plain / t_cmd:14.1f} {agree:11.1e}", flush=True)
-
+        agree = np.nanmax(np.abs(ours - np.asarray(out["plain"])) / np.abs(ours))
+        print(f"{spec:24s} {len(ours):6d} {med['command']:10.2f} {med['plain']:9.2f} {ratio:14.1f} {agree:11.1e}",
+              flush=True)
 
 if __name__ == "__main__":
     main()

@@ -147,3 +147,35 @@ def test_seeding_is_reproducible():
     assert torch.equal(a, b) and torch.equal(fa, fb)
     assert not torch.equal(a, c)
     assert torch.equal(matched_noise(images, a, _gen(1)), matched_noise(images, a, _gen(1)))
+
+
+@pytest.mark.parametrize("seed", [0, 1, 12345, 2 ** 31, 2 ** 32 - 1])
+def test_vectorised_image_seeds_are_numpys_seed_sequence(seed):
+    """runtime.pair_seeds re-implements numpy's SeedSequence hash for many pairs at once: every
+    probe image must still get exactly the seed of SeedSequence([seed, index])."""
+    from spatialpool.perturbations.registry import image_seed, image_seeds
+    from spatialpool.runtime import pair_seeds, seed_words
+    index = np.r_[np.arange(600), [2 ** 31 - 1, 2 ** 31, 2 ** 32 - 2, 2 ** 32 - 1]]
+    expected = [seed_words([seed, int(i)], 1, np.uint64)[0] for i in index]
+    assert pair_seeds(seed, index).tolist() == expected
+    assert image_seeds(seed, 5, 40) == [image_seed(seed, i) for i in range(5, 45)]
+    assert image_seeds(2 ** 32, 0, 3) == [image_seed(2 ** 32, i) for i in range(3)]  # beyond 32 bits: numpy itself
+    with pytest.raises(ValueError, match="2\\*\\*32"):
+        pair_seeds(seed, [2 ** 32])
+
+
+def test_perturbed_batches_do_not_depend_on_the_batch_size():
+    from spatialpool.perturbations.registry import diffeo_batches
+    images = torch.randn(11, 3, 16, 16, generator=_gen(), dtype=torch.float64)
+    probe = dict(temperature=temperature(1.0, 16, 3), cut=3, draws=2, seed=3)
+
+    def joined(batch_size):
+        parts = list(diffeo_batches(probe, images, batch_size))
+        return torch.cat([p[1]["D"] for p in parts]), torch.cat([p[1]["G"] for p in parts])
+
+    one = joined(11)
+    for b in (1, 4):
+        assert all(torch.equal(u, v) for u, v in zip(one, joined(b)))
+    # an iterable of batches (seeds drawn per batch) gives the same draws as a tensor (seeds drawn at once)
+    it = list(diffeo_batches(probe, [images[:6], images[6:]], 99))
+    assert torch.equal(torch.cat([p[1]["D"] for p in it]), one[0])

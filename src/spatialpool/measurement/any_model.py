@@ -152,7 +152,7 @@ CACHE_BYTES = 256 * 2 ** 20  # probe batches up to this size are drawn once and 
 
 def probe_batches(probe: dict, batch_size: int):
     """The probe's batches (clean, {"D", "G"}, realised), drawn once and kept when they fit in
-    CACHE_BYTES (then every model and the input row reuse the same tensors), else a fresh
+    CACHE_BYTES (then every model reuses the same tensors), else a fresh
     generator per call (the draws are seeded per image, so both give the same numbers)."""
     x = probe["x"]
     size = x.numel() * x.element_size() * (1 + 2 * probe["draws"])
@@ -164,15 +164,11 @@ def probe_batches(probe: dict, batch_size: int):
     return probe[key]
 
 
-def probe_input_row(probe: dict, batch_size: int) -> pd.DataFrame:
-    """The probe set itself as a representation (k = 0), as measurement.images.input_row."""
-    row = measure_batches(nn.Identity(), probe_batches(probe, batch_size), [])
-    return row.assign(k=0, name="input", kind="input")
-
-
 def measure_model(loaded: LoadedModel, probe: dict, settings: ProbeSettings, layers: Sequence[str] | None = None,
-                  n_classes: int = 0, progress: bool = True, log=print) -> tuple[pd.DataFrame, dict]:
-    """One model on a probe set: (layer table, output summary).
+                  n_classes: int = 0, progress: bool = True, log=print, checked: bool = False
+                  ) -> tuple[pd.DataFrame, dict]:
+    """One model on a probe set: (layer table, output summary). ValueError if the model does not
+    accept the probe images' shape (check_input; skipped when the caller has `checked` it).
 
     Layer table: the input row (k = 0) and one row per measured point and the output, with the
     estimator's columns (k, name, kind, role, shape, features, spatial, delta = Delta, D, G, R,
@@ -182,17 +178,18 @@ def measure_model(loaded: LoadedModel, probe: dict, settings: ProbeSettings, lay
     nan when the outputs are not the data's classes), parameters, seconds.
     """
     dtype = getattr(torch, settings.dtype)
-    check_input(loaded, probe["x"])
+    if not checked:
+        check_input(loaded, probe["x"])
     points = select_points(loaded.model, layers, log=log)
     model = loaded.model.to(device=settings.device, dtype=dtype).eval()
     start = time.perf_counter()
     total = math.ceil(probe["size"] / settings.batch_size)
     batches = _Progress(probe_batches(probe, settings.batch_size), total, loaded.name, progress)
     clean = []  # the model's outputs on the clean probe images, for the probe error: no second pass
-    table = measure_batches(model, batches, points, clean_outputs=clean)
+    # the input row (k = 0, measurement.images.input_row's numbers) comes from the same pass
+    table = measure_batches(model, batches, points, clean_outputs=clean, input_point=True)
     seconds = time.perf_counter() - start
-    inp = probe_input_row(probe, settings.batch_size)
-    table = annotate_layers(pd.concat([inp, table], ignore_index=True))
+    table = annotate_layers(table)
     table["depth"] = table.rel_depth.where(table.is_layer).bfill().fillna(1.0)
     table.insert(0, "model", loaded.name)
     out = table[table.name == "output"].iloc[0]
@@ -248,7 +245,7 @@ def measure_models(models: Sequence[LoadedModel], splits: ImageSplits, settings:
     tables, summaries = [], []
     n_classes = len(splits.classes)
     for m in models:
-        table, summary = measure_model(m, probe, settings, layers, n_classes, progress, log)
+        table, summary = measure_model(m, probe, settings, layers, n_classes, progress, log, checked=True)
         log(f"{m.name}: D_f {summary['D_f']:.4g} G_f {summary['G_f']:.4g} R_f {summary['R_f']:.4g} "
             f"error {summary['probe_error']:.3f} ({summary['points']} points, {summary['seconds']:.1f} s)")
         tables.append(table)

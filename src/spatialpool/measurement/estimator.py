@@ -28,7 +28,6 @@ from functools import partial
 import numpy as np
 import pandas as pd
 import torch
-import torch.nn.functional as F_
 from torch import nn
 
 from spatialpool.perturbations.registry import diffeo_batches
@@ -124,13 +123,15 @@ class _Hooks:
         if missing:
             raise KeyError(f"no such modules: {missing}")
         self.sink, self.calls = sink, {}
-        self.handles = [modules[n].register_forward_hook(partial(self._hook, n)) for n in names]
+        # kind and role per module looked up once, not on every call
+        self.handles = [modules[n].register_forward_hook(
+            partial(self._hook, n, type(modules[n]).__name__, role_of(modules[n]))) for n in names]
 
-    def _hook(self, name, module, inputs, output):
+    def _hook(self, name, kind, role, module, inputs, output):
         if not torch.is_tensor(output):
             raise TypeError(f"{name} returns {type(output).__name__}, not a tensor")
         count = self.calls[name] = self.calls.get(name, 0) + 1
-        self.sink(name if count == 1 else f"{name}#{count}", type(module).__name__, output, role_of(module))
+        self.sink(name if count == 1 else f"{name}#{count}", kind, output, role)
 
     def reset(self):
         self.calls.clear()
@@ -202,27 +203,34 @@ class Accumulator:
         self.b, self.draws = b, draws
 
     def add(self, key: str, kind: str, y: torch.Tensor, role: str = "layer"):
-        b, r = self.b, self.draws
-        if len(y) != b * (1 + r * len(self.perturbations)):
+        # Runs once per point and mini-batch: with a small model the cost is the number of torch
+        # calls, not the arithmetic, so every step below is one call where one call can do it.
+        b, r, n_pert = self.b, self.draws, len(self.perturbations)
+        if len(y) != b * (1 + r * n_pert):
             raise ValueError(f"{key}: batch of {len(y)} does not fit {b} images x {r} draws")
-        if key not in self.sums:
+        s = self.sums.get(key)
+        if s is None:
             self.points.append(Point(len(self.points) + 1, key, kind, tuple(y.shape[1:]), role))
             zeros = torch.zeros(self.points[-1].features, dtype=torch.float64, device=y.device)
-            self.sums[key] = _Sums(zeros, zeros.clone(), [0.0] * len(self.perturbations))
-        s = self.sums[key]
-        y = y.detach().flatten(1).to(torch.float64)
-        clean = y[:b]  # only read: the deviations below are a new tensor
-        target = clean[:, None].expand(b, r, -1)
-        for p in range(len(self.perturbations)):
-            pert = y[b + p * b * r: b + (p + 1) * b * r].view(b, r, -1)
-            s.numer[p] += F_.mse_loss(pert, target, reduction="sum").item()  # fused: no [b, r, F] temporary
+            s = self.sums[key] = _Sums(zeros, zeros.clone(), [0.0] * n_pert)
+        if y.requires_grad:
+            y = y.detach()
+        y = y.reshape(len(y), -1)
+        if y.dtype != torch.float64:
+            y = y.double()
+        clean = y[:b]  # only read: the deviations below are new tensors
+        # squared distances to the clean image, summed per perturbation (block p: [b, r, F], image-major)
+        numer = (y[b:].view(n_pert, b, r, -1) - clean[:, None]).pow_(2).sum((1, 2, 3)).tolist()
+        for p in range(n_pert):
+            s.numer[p] += numer[p]
         s.pairs += b * r
         # Chan et al.'s pairwise update of the per-feature mean and sum of squared deviations
         batch_mean = clean.mean(0)
+        batch_m2 = (clean - batch_mean).pow_(2).sum(0)
         n = s.count + b
-        d = batch_mean - s.mean
-        s.mean += d * (b / n)
-        s.m2 += (clean - batch_mean).pow_(2).sum(0) + d.pow(2) * (s.count * b / n)
+        d = batch_mean.sub_(s.mean)
+        s.mean.add_(d, alpha=b / n)
+        s.m2.add_(batch_m2.addcmul_(d, d, value=s.count * b / n))
         s.count = n
 
     def delta(self, self_pairs: bool = True) -> np.ndarray:
@@ -295,7 +303,8 @@ def points_table(points, res: dict) -> pd.DataFrame:
 
 
 def measure_batches(model: nn.Module, batches, points: Sequence[str] | None = None,
-                    self_pairs: bool = True, clean_outputs: list | None = None) -> pd.DataFrame:
+                    self_pairs: bool = True, clean_outputs: list | None = None,
+                    input_point: bool = False) -> pd.DataFrame:
     """The one streaming estimator of eq. 1: D, G, R at every point and at the output.
 
     batches: an iterable of (clean [b, ...], {name: perturbed [b, R, ...]}, realised) as
@@ -308,6 +317,9 @@ def measure_batches(model: nn.Module, batches, points: Sequence[str] | None = No
     square displacement) and deformation_ratio (mean), NaN where the batches do not say.
     clean_outputs: a list that receives the model's output on each batch's clean images (on the
     CPU), e.g. for the probe's test error without a second forward pass.
+    input_point: also measure the probe images themselves, in float64 before the cast to the
+    model's dtype, as a first row (k = 0, name and kind "input"): the numbers of measuring
+    nn.Identity on the same batches, without a second pass over them.
     """
     points = default_points(model) if points is None else list(points)
     param = next(model.parameters(), None)
@@ -331,6 +343,8 @@ def measure_batches(model: nn.Module, batches, points: Sequence[str] | None = No
             xs = torch.cat([x.double()] + [perturbed[n].to(device).flatten(0, 1) for n in names])
             acc.layout(len(x), draws)
             hooks.reset()
+            if input_point:
+                acc.add("input", "input", xs)
             out = _eval_forward(model, xs.to(dtype))
             if clean_outputs is not None:
                 clean_outputs.append(out[:len(x)].detach().cpu())
@@ -347,6 +361,8 @@ def measure_batches(model: nn.Module, batches, points: Sequence[str] | None = No
     if acc is None:
         raise ValueError("the probe set yielded no images")
     table = points_table(acc.points, acc.result(self_pairs))
+    if input_point:
+        table["k"] -= 1
     table["probe_size"], table["draws"] = seen, draws
     table["displacement_rms"] = np.sqrt(disp_sq / (seen * draws)) if "displacement" in realised_keys else np.nan
     table["deformation_ratio"] = ratio / (seen * draws) if "deformation_ratio" in realised_keys else np.nan

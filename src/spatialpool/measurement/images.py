@@ -139,15 +139,13 @@ def measure_probe(model: nn.Module, probe: dict, noise_std: float = 0.0, batch_s
 
 def annotate_layers(table: pd.DataFrame) -> pd.DataFrame:
     """is_layer, layer (1..K), K and rel_depth = layer / K for one state's table (input row: 0)."""
-    table = table.copy()
-    table["is_layer"] = (table.role == "layer") & (table.kind != "input")  # estimator.role_of
-    n = int(table.is_layer.sum())
-    table["layer"] = np.nan
-    table.loc[table.is_layer, "layer"] = np.arange(1, n + 1)
-    table.loc[table.kind == "input", ["layer", "is_layer"]] = [0, True]
-    table["K"] = n
-    table["rel_depth"] = table.layer / n
-    return table
+    is_input = (table.kind == "input").to_numpy()
+    is_layer = (table.role == "layer").to_numpy() & ~is_input  # estimator.role_of
+    n = int(is_layer.sum())
+    layer = np.full(len(table), np.nan)
+    layer[is_layer] = np.arange(1, n + 1)
+    layer[is_input] = 0
+    return table.assign(is_layer=is_layer | is_input, layer=layer, K=n, rel_depth=layer / n)
 
 
 def input_row(probe: dict, noise_std: float = 0.0, batch_size: int = 100) -> pd.DataFrame:

@@ -32,7 +32,7 @@ import torch
 
 from spatialpool.perturbations.diffeo import coefficient_std, deform, matched_noise, rms_displacement
 from spatialpool.registry import Registry
-from spatialpool.runtime import seed_words
+from spatialpool.runtime import pair_seeds, seed_words
 
 Batches = Callable[[dict, torch.Tensor, int], Iterator[tuple[torch.Tensor, dict, dict]]]
 PERTURBATIONS = Registry("perturbation")
@@ -56,19 +56,30 @@ def image_seed(seed: int, index: int) -> int:
     return seed_words([seed, index], 1, np.uint64)[0] >> 1
 
 
+def image_seeds(seed: int, first: int, count: int) -> list[int]:
+    """image_seed(seed, i) for i in first .. first + count - 1 (runtime.pair_seeds: the same
+    numbers, vectorised)."""
+    if seed < 2 ** 32 and first + count <= 2 ** 32:
+        return (pair_seeds(seed, np.arange(first, first + count)) >> np.uint64(1)).tolist()
+    return [image_seed(seed, i) for i in range(first, first + count)]
+
+
 def perturb(images: torch.Tensor, temp: float, cut: int = 3, draws: int = 1, seed: int = 0,
-            first_index: int = 0) -> dict[str, torch.Tensor]:
+            first_index: int = 0, seeds: list[int] | None = None) -> dict[str, torch.Tensor]:
     """Deformed and norm-matched noisy versions of images [b, C, n, n] (image first_index + i).
 
     Returns deformed, noisy [b, draws, C, n, n] (float64, on the images' device),
     displacement [b, draws] (realised RMS displacement in pixels) and
-    deformation_ratio [b, draws] (||tau x - x||^2 / ||x||^2).
+    deformation_ratio [b, draws] (||tau x - x||^2 / ||x||^2). seeds: the images' image_seed,
+    when the caller has them already (image_seeds for a whole probe set).
     """
     b = len(images)
     std = coefficient_std(cut, temp)
     coeffs, zs = [], []
+    seeds = image_seeds(seed, first_index, b) if seeds is None else seeds
+    gen = torch.Generator()
     for i in range(b):  # per-image streams: independent of how the probe set is batched
-        gen = torch.Generator().manual_seed(image_seed(seed, first_index + i))
+        gen.manual_seed(seeds[i])
         # sample_coefficients' draw, scaled below for the whole batch at once (the same numbers)
         coeffs.append(torch.randn((draws, 2, len(std)), generator=gen, dtype=torch.float64))
         zs.append(torch.randn((draws, *images.shape[1:]), generator=gen, dtype=torch.float64))
@@ -94,8 +105,11 @@ def diffeo_batches(probe: dict, images, batch_size: int):
     """Diffeomorphisms at probe["temperature"] with cut-off probe["cut"], probe["draws"] per image,
     seeded by probe["seed"] and the image's index; images: [P, C, n, n] or an iterable of batches."""
     seen = 0
+    # every image's seed at once when the number of images is known (one vectorised hash)
+    seeds = image_seeds(probe["seed"], 0, len(images)) if torch.is_tensor(images) else None
     for x in _chunks(images, batch_size):
-        p = perturb(x, probe["temperature"], probe["cut"], probe["draws"], probe["seed"], first_index=seen)
+        p = perturb(x, probe["temperature"], probe["cut"], probe["draws"], probe["seed"], first_index=seen,
+                    seeds=None if seeds is None else seeds[seen:seen + len(x)])
         seen += len(x)
         yield x, {"D": p["deformed"], "G": p["noisy"]}, {"displacement": p["displacement"],
                                                          "deformation_ratio": p["deformation_ratio"]}

@@ -99,5 +99,6 @@ def main(argv=None):
         print(f"{spec:24s} {len(ours):6d} {med['command']:10.2f} {med['plain']:9.2f} {ratio:14.1f} {agree:11.1e}",
               flush=True)
 
+
 if __name__ == "__main__":
     main()

@@ -38,19 +38,25 @@ def pair_seeds(first: int, seconds) -> np.ndarray:
     if not 0 <= first <= _MASK32 or second.size and not (0 <= second.min() and second.max() <= _MASK32):
         raise ValueError("pair_seeds takes integers in [0, 2**32); use seed_words for others")
     words = np.uint64(_MASK32)
-    hash_const = _INIT_A
 
-    def hashmix(value):  # hash_const evolves the same way for every pair: a Python int
-        nonlocal hash_const
-        value = value ^ np.uint64(hash_const)
-        hash_const = (hash_const * _MULT_A) & _MASK32
-        value = (value * np.uint64(hash_const)) & words
-        return value ^ (value >> np.uint64(16))
+    def hasher(init: int, mult: int):
+        """SeedSequence's hashmix with its own running constant (a Python int: it evolves the
+        same way for every pair)."""
+        const = init
+
+        def hashmix(value):
+            nonlocal const
+            value = value ^ np.uint64(const)
+            const = (const * mult) & _MASK32
+            value = (value * np.uint64(const)) & words
+            return value ^ (value >> np.uint64(16))
+        return hashmix
 
     def mix(x, y):
         result = (np.uint64(_MIX_L) * x - np.uint64(_MIX_R) * y) & words
         return result ^ (result >> np.uint64(16))
 
+    hashmix = hasher(_INIT_A, _MULT_A)
     zero = np.zeros(second.shape, np.uint64)
     entropy = [np.full(second.shape, first, np.uint64), second.astype(np.uint64), zero, zero]  # pool of 4 words
     pool = [hashmix(word) for word in entropy]
@@ -58,12 +64,8 @@ def pair_seeds(first: int, seconds) -> np.ndarray:
         for dst in range(4):
             if src != dst:
                 pool[dst] = mix(pool[dst], hashmix(pool[src]))
-    state, hash_const = [], _INIT_B
-    for word in pool[:2]:  # generate_state(2 uint32 words), read as one little-endian uint64
-        value = word ^ np.uint64(hash_const)
-        hash_const = (hash_const * _MULT_B) & _MASK32
-        value = (value * np.uint64(hash_const)) & words
-        state.append(value ^ (value >> np.uint64(16)))
+    output = hasher(_INIT_B, _MULT_B)
+    state = [output(word) for word in pool[:2]]  # generate_state(2 uint32 words), read as one little-endian uint64
     return state[0] | (state[1] << np.uint64(32))
 
 

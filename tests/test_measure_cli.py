@@ -14,7 +14,7 @@ from conftest import ROOT
 from spatialpool.cli import main
 from spatialpool.data.images import load_digits_images
 from spatialpool.data.sources import Transform, load_images
-from spatialpool.measurement.any_model import ProbeSettings, measure_models, select_points
+from spatialpool.measurement.any_model import ProbeSettings, default_batch_size, measure_models, select_points
 from spatialpool.measurement.images import make_probe, measure_states
 from spatialpool.models.sources import load_model
 from spatialpool.training.checkpoints import save_checkpoint
@@ -129,6 +129,16 @@ def test_a_workflow_checkpoint_and_a_builder_with_weights(tmp_path):
     assert all(torch.equal(v, toy.state_dict()[k]) for k, v in loaded.model.state_dict().items())
     with pytest.raises(RuntimeError, match="does not fit"):
         load_model("torchvision:resnet18", weights=str(tmp_path / "toy.pth"))
+
+
+def test_the_default_batch_holds_at_most_64_images_per_pass():
+    # each probe image enters a pass as 1 clean + draws deformed + draws noisy images
+    assert [default_batch_size(d) for d in (1, 2, 4, 31, 32, 1000)] == [21, 12, 7, 1, 1, 1]
+    assert all(default_batch_size(d) * (1 + 2 * d) <= 64 for d in range(1, 32))
+    assert ProbeSettings().batch_size == 21 and ProbeSettings(draws=2).batch_size == 12
+    assert ProbeSettings(draws=2, batch_size=5).batch_size == 5
+    with pytest.raises(ValueError, match="batch_size"):
+        ProbeSettings(batch_size=0)
 
 
 def test_layer_selection_by_type_and_name_pattern():

@@ -152,8 +152,8 @@ def shuffle_row(group: str, section: str, arch: str, trained: pd.DataFrame, init
             return bool(np.isfinite(f) and abs(f) <= tol_u)
 
         claim, paper = UNALTERED, f"|fraction undone| <= {tol_u:g}"
-        control_text = (f"the init nets in place of the shuffled ones (f_init, must fail) and the flat curve "
-                        f"(f = 1, fails for tolerance < 1)")
+        control_text = ("the init nets in place of the shuffled ones (f_init, must fail) and the flat curve "
+                        "(f = 1, fails for tolerance < 1)")
         control_passed = crit(frac_init) or crit(1.0)
         criterion = f"C(f) = |f| <= {tol_u:g}; {base}"
     else:
@@ -163,8 +163,8 @@ def shuffle_row(group: str, section: str, arch: str, trained: pd.DataFrame, init
             return bool(np.isfinite(f) and margin <= f <= 1 - margin)
 
         claim, paper = BETWEEN, f"{margin:g} <= fraction undone <= {1 - margin:g} (both kinds of pooling)"
-        control_text = (f"the identity shuffle (f = 0, pure spatial pooling: fails for margin > 0) and the "
-                        f"init nets in place of the shuffled ones (f_init); must both fail")
+        control_text = ("the identity shuffle (f = 0, pure spatial pooling: fails for margin > 0) and the "
+                        "init nets in place of the shuffled ones (f_init); must both fail")
         control_passed = crit(0.0) or crit(frac_init)
         criterion = f"C(f) = {margin:g} <= f <= {1 - margin:g}; {base}"
     return claims.row(section, claim, f"{group}/{arch}", paper, frac, crit(frac), control=control_text,

@@ -48,22 +48,39 @@ from spatialpool.perturbations.registry import batches_of
 MIN_BOOTSTRAP_MODELS = 5  # a percentile bootstrap over fewer models is mostly degenerate resamples
 
 
+ROWS_PER_PASS = 64
+
+
+def default_batch_size(draws: int) -> int:
+    """Probe images per forward pass such that a pass holds at most ROWS_PER_PASS images (each
+    probe image enters as 1 clean + `draws` deformed + `draws` noisy): 21 at one draw.
+
+    Measured (benchmarks/measure_command.py, README "Measuring your own models"): on a CPU in
+    float64 the time per image doubles for LeNet above about 64 images per pass, because glibc's
+    malloc then serves the activations by fresh mmap calls whose pages fault in on every pass (with
+    MALLOC_MMAP_THRESHOLD_ raised the step disappears); ResNet18 and MobileNetV3-small are as fast
+    or faster at 21 images as at 16."""
+    return max(1, ROWS_PER_PASS // (1 + 2 * draws))
+
+
 @dataclass(frozen=True)
 class ProbeSettings:
     """size: probe images; draws: perturbations per image; seed: the probe's seed (images and
     perturbations); delta: the diffeomorphism's nominal displacement (pixels); cut: its highest
-    mode c; batch_size: probe images per forward pass; dtype: of the model and the sums
-    ("float64" as in the workflow); device: "cpu", "cuda", ..."""
+    mode c; batch_size: probe images per forward pass (None: default_batch_size(draws)); dtype:
+    of the model and the sums ("float64" as in the workflow); device: "cpu", "cuda", ..."""
     size: int = 200
     draws: int = 1
     seed: int = 0
     delta: float = 1.0
     cut: int = 3
-    batch_size: int = 16  # CPU float64: 16 x (1 + 2 draws) images per pass ran fastest (benchmarks/measure_command.py)
+    batch_size: int | None = None
     dtype: str = "float64"
     device: str = "cpu"
 
     def __post_init__(self):
+        if self.batch_size is None:  # frozen: the resolved size is what asdict() records
+            object.__setattr__(self, "batch_size", default_batch_size(self.draws))
         for key in ("size", "draws", "batch_size", "cut"):
             if getattr(self, key) < 1:
                 raise ValueError(f"{key} must be >= 1, got {getattr(self, key)}")

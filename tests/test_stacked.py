@@ -34,6 +34,28 @@ def test_stacked_forward_equals_each_seed(arch):
         torch.testing.assert_close(out[s], net(x[s]), rtol=1e-12, atol=1e-12)
 
 
+@pytest.mark.parametrize("filter_size", [2, 3, 4, 5])
+def test_patch_gradients_are_bitwise_those_of_the_plain_gather(filter_size):
+    """The stacked layers gather circular patches with their own autograd function (fast
+    forward over flattened rows, fast index_add_ backward along L). Values and gradients must
+    be bitwise those of autograd through the plain gather x.index_select(2, index) of
+    [S, B, L, C], which every earlier training run used: the same weights, step by step."""
+    arch = dict(depth=4, width=8, filter_size=filter_size, stride=1, activation="relu")
+    stack = StackedCNN([n for n, _ in _nets(arch, range(3), torch.float32)])
+    g = torch.Generator().manual_seed(filter_size)
+    for batch, length, c in ((7, 32, 8), (1, 9, 1), (64, 16, 5)):
+        x = torch.randn(3, batch, length, c, generator=g)
+        w = torch.randn(3, batch * length, filter_size * c, generator=g)  # a generic upstream gradient
+        index, _ = stack._circular_index(batch, length, x.device)
+        plain_x, fast_x = x.clone().requires_grad_(), x.clone().requires_grad_()
+        plain = plain_x.index_select(2, index).reshape(3, batch * length, filter_size * c)
+        fast = stack.patches(fast_x.view(3, batch * length, c), batch)
+        assert torch.equal(plain, fast)
+        (plain * w).sum().backward()
+        (fast * w).sum().backward()
+        assert torch.equal(plain_x.grad, fast_x.grad)
+
+
 @pytest.mark.parametrize("arch", ARCHS)
 def test_state_round_trip(arch):
     nets = [n for n, _ in _nets(arch, range(2))]

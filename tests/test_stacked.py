@@ -7,7 +7,7 @@ from spatialpool.data.scale_detection import Task, make_dataset, render
 from spatialpool.models.simple_cnn import SimpleCNN
 from spatialpool.models.stacked import StackedCNN, channels_last
 from baselines import train_one_seed as train
-from spatialpool.training.scale_detection import TrainConfig, init_seeds, train_seeds
+from spatialpool.training.scale_detection import TrainConfig, init_seeds, sgd_step, train_seeds
 
 TASK1 = Task("distance", 32, 11, 4)
 ARCHS = [dict(depth=6, width=8, filter_size=3, stride=1, activation="relu"),
@@ -132,6 +132,47 @@ def test_a_seed_does_not_depend_on_its_stack_mates():
     for loss in ("train_loss", "test_loss"):
         # float32 (eps 1.2e-7) means of per-sample losses of order 1, summed in another order
         np.testing.assert_allclose([h[loss] for h in r.history], [h[loss] for h in alone.history], rtol=1e-6, atol=1e-6)
+
+
+def test_sgd_step_is_bitwise_torch_sgd():
+    """The stacked loop's hand-written step against torch.optim.SGD (foreach, no momentum) on
+    the groups the loop uses (two decayed filter groups, one undecayed), over steps with changing
+    learning rates (the warm-down) and with all-zero gradients (skipped idle backward passes)."""
+    arch = dict(depth=5, width=8, filter_size=3, stride=1, activation="relu")
+    ours, ref = (StackedCNN([n for n, _ in _nets(arch, range(3), torch.float32)]) for _ in range(2))
+    ours_groups = ours.sgd_groups(0.08, 0.3)
+    opt = torch.optim.SGD(ref.sgd_groups(0.08, 0.3), lr=0.08, foreach=True)
+    base = [g["lr"] for g in ours_groups]
+    g = torch.Generator().manual_seed(0)
+    for step in range(12):
+        factor = 1.0 if step < 6 else (12 - step) / 7
+        grads = [torch.zeros_like(p) if step % 4 == 3 else torch.randn(p.shape, generator=g)
+                 for p in ours.parameters()]
+        for model, groups in ((ours, ours_groups), (ref, opt.param_groups)):
+            for group, b in zip(groups, base):
+                group["lr"] = b * factor
+            for p, d in zip(model.parameters(), grads):
+                p.grad = d.clone()
+        sgd_step(ours_groups)
+        opt.step()
+        assert all(torch.equal(a, b) for a, b in zip(ours.parameters(), ref.parameters())), step
+
+
+def test_training_does_not_import_torch_dynamo():
+    """torch.optim's optimisers import torch._dynamo (about 2 s per process); the 1D training
+    job avoids it (training/scale_detection.sgd_step). Checked in a fresh interpreter."""
+    import subprocess
+    import sys
+    code = ("import sys, torch\n"
+            "from spatialpool.models.simple_cnn import SimpleCNN\n"
+            "from spatialpool.training.scale_detection import TrainConfig, train_seeds\n"
+            "x = torch.randn(16, 1, 16); y = torch.sign(torch.randn(16))\n"
+            "nets = [SimpleCNN(depth=3, width=4, filter_size=3, stride=1, activation='relu') for _ in range(2)]\n"
+            "train_seeds(nets, x, y, x, y, TrainConfig(max_steps=20, stop='decay_times', stop_value=1e6), [1, 2],\n"
+            "            log=lambda m: None)\n"
+            "print('torch._dynamo' in sys.modules)")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "False", out.stdout + out.stderr
 
 
 def test_stacked_training_is_bitwise_reproducible_in_float32():

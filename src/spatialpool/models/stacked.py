@@ -9,9 +9,9 @@ and one SGD step on the sum of the per-seed losses is an independent SGD step fo
 Layout: inputs are channels-last, [S, B, L, C]; inside, activations are rows [S, B * L, C]
 (position l of image b at row b L + l), because every view costs time under autograd. A layer
 gathers its rows into patches [S, B * L_out, F * C_in] (circular for stride 1, a plain view for
-stride = F) and multiplies
-by its filter in matrix form, V_k = c_k W_k reshaped to [S, F * C_in, C_out], where c_k folds
-the constant scalings: 1/sqrt(C_in F), times the previous layer's sqrt(F) output factor.
+stride = F) and multiplies by its filter in matrix form, V_k = c_k W_k reshaped to
+[S, F * C_in, C_out], where c_k folds the constant scalings: 1/sqrt(C_in F), times the previous
+layer's sqrt(F) output factor.
 Training V_k instead of W_k is the same SGD once the step and weight decay are rescaled
 (`sgd_groups`); conversions to SimpleCNN state dicts are exact up to float rounding.
 """

@@ -1,8 +1,10 @@
 """The whole default reproduction from scratch, timed: every rule, every figure, the report.
 
-    python benchmarks/default_run.py [--cores 2] [--keep DIR]
+    python benchmarks/default_run.py [--cores 2] [--keep DIR] [--configfile FILE]
 
-Runs Snakemake on the default config in an empty directory and prints the wall time per rule
+Runs Snakemake on the default config (with --configfile merged over it: to time a variant, e.g.
+`swish: {trained: null}` for the run without the swish experiment's trained nets) in an empty
+directory and prints the wall time per rule
 family (from Snakemake's benchmark files), the job-seconds of every rule family (from the run's
 log: each job's start and finish, to the second, start-up included), how busy the cores were
 (job-seconds / (cores x wall): near 1, only less work shortens the run) and the total. The last
@@ -44,10 +46,14 @@ def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--cores", type=int, default=2)
     ap.add_argument("--keep", help="run in this directory and keep it (default: a temporary one)")
+    ap.add_argument("--configfile", type=Path,
+                    help="a config file merged over config.yaml, as snakemake's --configfile (to time a variant)")
     args = ap.parse_args()
     workdir = Path(args.keep) if args.keep else Path(tempfile.mkdtemp(prefix="default-run-"))
     cmd = [sys.executable, "-m", "snakemake", "-s", str(ROOT / "Snakefile"), "--directory", str(workdir),
            "--cores", str(args.cores)]
+    if args.configfile:
+        cmd += ["--configfile", str(args.configfile.resolve())]
     start = time.perf_counter()
     subprocess.run(cmd, check=True, stdout=subprocess.DEVNULL)
     ran = time.perf_counter() - start

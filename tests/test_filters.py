@@ -3,7 +3,7 @@ import pytest
 import torch
 
 from spatialpool.measurement.filters import (aggregate_frequency, eigenvalue_groups, homogeneity,
-                                 laplacian_eigen, mean_filter, mean_filter_table, spectra_table,
+                                 laplacian_eigen, mean_filter, mean_filter_share, mean_filter_table, spectra_table,
                                  spectrum)
 
 
@@ -126,6 +126,19 @@ def test_mean_filter_averages_both_channel_axes():
     assert mean_filter(np.ones((2, 3, 3, 3))).shape == (3, 3)
 
 
+def test_mean_filter_share():
+    rng = np.random.default_rng(11)
+    filt = rng.standard_normal(3)
+    assert mean_filter_share(np.tile(filt, (5, 4, 1))) == pytest.approx(1.0)  # every filter the same
+    assert mean_filter_share(np.stack([np.tile(filt, (4, 1)), np.tile(-filt, (4, 1))])) == pytest.approx(0.0, abs=1e-15)  # cancel
+    w = rng.standard_normal((8, 6, 3, 3))
+    assert mean_filter_share(-2.5 * w) == pytest.approx(mean_filter_share(w), rel=1e-12)
+    assert np.isnan(mean_filter_share(np.zeros((2, 2, 3))))
+    # independent zero-mean filters: E||mean||^2 / E(rms^2) = 1 / (C_out C_in)
+    shares = [mean_filter_share(rng.standard_normal((16, 16, 3))) for _ in range(400)]
+    assert np.mean(np.square(shares)) == pytest.approx(1 / 256, rel=0.1)
+
+
 def test_tables():
     rng = np.random.default_rng(6)
     weights_1d = [rng.standard_normal((4, 1, 3)), torch.ones(4, 4, 3, requires_grad=True)]
@@ -135,6 +148,8 @@ def test_tables():
                                mean_filter(weights_1d[0]))
     assert table.loc[0, "filter"] == list(mean_filter(weights_1d[0]))
     assert table.loc[1, "homogeneity"] == pytest.approx(1.0)
+    assert table.loc[1, "mean_share"] == pytest.approx(1.0)
+    assert table.loc[0, "mean_share"] == pytest.approx(mean_filter_share(weights_1d[0]))
 
     table_2d = mean_filter_table([rng.standard_normal((2, 2, 3, 3))], "trained")
     assert "w2_2" in table_2d and np.shape(table_2d.loc[0, "filter"]) == (3, 3)

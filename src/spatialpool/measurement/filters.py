@@ -114,8 +114,23 @@ def homogeneity(filt) -> float:
     return float(w.sum() ** 2 / (w.size * norm2))
 
 
+def mean_filter_share(weight) -> float:
+    """||mean filter|| / rms filter norm of one layer's weights [C_out, C_in, F(, F)]: how much of
+    the filters the channel-averaged filter (the one the mean channel convolves with, paper
+    sec. 4.2) carries. 1 when every filter is the same, 0 when the filters cancel, about
+    1 / sqrt(C_out C_in) for independent zero-mean filters (a random initialisation); the norm of
+    the sum of N filters over the norm of their root-mean-square, so it is scale-free. nan for
+    all-zero weights."""
+    w = _as_array(weight)
+    rms = np.sqrt(np.mean(np.sum(w.reshape(w.shape[0] * w.shape[1], -1) ** 2, axis=1)))
+    if rms == 0.0:
+        return float("nan")
+    return float(np.linalg.norm(w.mean(axis=(0, 1))) / rms)
+
+
 def mean_filter_table(weights: Sequence, state: str) -> pd.DataFrame:
-    """Per layer k (1-based): the channel-averaged filter, its taps as columns, and its homogeneity.
+    """Per layer k (1-based): the channel-averaged filter, its taps as columns, its homogeneity
+    and its share of the filters (mean_share, mean_filter_share).
 
     Tap columns are w0..w{F-1} for 1D filters and w{i}_{j} (row i, column j) for 2D ones.
     """
@@ -125,7 +140,7 @@ def mean_filter_table(weights: Sequence, state: str) -> pd.DataFrame:
         taps = {f"w{i}": v for i, v in enumerate(filt)} if filt.ndim == 1 else \
             {f"w{i}_{j}": v for (i, j), v in np.ndenumerate(filt)}
         rows.append({"k": k, "state": state, "filter": filt.tolist(), **taps,
-                     "homogeneity": homogeneity(filt)})
+                     "homogeneity": homogeneity(filt), "mean_share": mean_filter_share(weight)})
     return pd.DataFrame(rows)
 
 

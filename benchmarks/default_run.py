@@ -4,10 +4,10 @@
 
 Runs Snakemake on the default config (with --configfile merged over it: to time a variant, e.g.
 `swish: {trained: null}` for the run without the swish experiment's trained nets) in an empty
-directory and prints the wall time per rule
-family (from Snakemake's benchmark files), the job-seconds of every rule family (from the run's
-log: each job's start and finish, to the second, start-up included), how busy the cores were
-(job-seconds / (cores x wall): near 1, only less work shortens the run) and the total. The last
+directory and prints the wall time per rule family (from Snakemake's benchmark files), the
+job-seconds of every rule family (from the run's log: each job's start and finish, to the
+second, start-up included), how busy the cores were (job-seconds / (cores x wall): near 1, only
+less work shortens the run) and the total. The last
 line compares the total with the 10-minute budget of a 2-core machine (README, "Performance").
 """
 from __future__ import annotations

@@ -122,10 +122,10 @@ def mean_filter_share(weight) -> float:
     the sum of N filters over the norm of their root-mean-square, so it is scale-free. nan for
     all-zero weights."""
     w = _as_array(weight)
-    rms = np.sqrt(np.mean(np.sum(w.reshape(w.shape[0] * w.shape[1], -1) ** 2, axis=1)))
+    rms = np.sqrt(np.sum(w ** 2) / (w.shape[0] * w.shape[1]))  # root of the mean squared filter norm
     if rms == 0.0:
         return float("nan")
-    return float(np.linalg.norm(w.mean(axis=(0, 1))) / rms)
+    return float(np.linalg.norm(mean_filter(w)) / rms)
 
 
 def mean_filter_table(weights: Sequence, state: str) -> pd.DataFrame:

@@ -133,3 +133,29 @@ def test_single_output_classifiers_are_binary():
     table = correlation_table(runs, n_resamples=100, learned_fraction=0.8, n_classes=2)
     assert (table.n_excluded == 1).all() and (table.excluded == "effnet (0.45)").all()
     assert list(table.columns) == ["noise", *COLUMNS]
+
+
+def test_rho_of_each_seed_alone():
+    """rho_by_seed: the same rho on one seed's nets, over the architectures rho uses."""
+    eps = np.array([0.05, 0.1, 0.2, 0.3, 0.45])
+    rows = [dict(noise=0.0, arch=a, seed=s, error=e, D_f=e ** (1.5 if s == 0 else -1.5), G_f=e, R_f=e)
+            for a, e in zip(ARCHS, eps) for s in (0, 1)]
+    rows.append(dict(noise=0.0, arch="unlearned", seed=0, error=0.99, D_f=0.5, G_f=0.5, R_f=0.5))
+    rows.append(dict(noise=0.0, arch="unlearned", seed=1, error=0.99, D_f=0.5, G_f=0.5, R_f=0.5))
+    runs = pd.DataFrame(rows)
+    table = correlation_table(runs, n_resamples=50, learned_fraction=0.8, n_classes=10,
+                              seed_column="seed").set_index("measure")
+    d = table.loc["D_f"]
+    # seed 0 is an exact power law upwards, seed 1 downwards: +1 and -1, and the excluded
+    # architecture (at chance) enters neither
+    assert d.rho_by_seed == "0: +1.000; 1: -1.000"
+    assert (d.rho_seed_min, d.rho_seed_max) == pytest.approx((-1.0, 1.0), abs=1e-12)
+    # identical seeds: each seed's rho is the seed-mean rho
+    assert table.loc["G_f"].rho_seed_min == pytest.approx(table.loc["G_f"].rho, abs=1e-12)
+    # a seed that one architecture lacks is left out
+    partial = correlation_table(runs[~((runs.arch == ARCHS[0]) & (runs.seed == 1))], n_resamples=50,
+                                seed_column="seed").set_index("measure")
+    assert partial.loc["D_f"].rho_by_seed.startswith("0: ") and "1:" not in partial.loc["D_f"].rho_by_seed
+    # without a seed column: empty and nan
+    plain = correlation_table(runs, n_resamples=50).set_index("measure")
+    assert plain.loc["D_f"].rho_by_seed == "" and np.isnan(plain.loc["D_f"].rho_seed_min)

@@ -4,6 +4,8 @@ Each claim must be 'reproduced' on data that show it, and the control must be re
 referee raised (R_k rising with depth, constant mode at 0.15 of the power, 4 architectures, an
 architecture at chance) must not give 'reproduced'.
 """
+import re
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -224,6 +226,19 @@ def test_correlations_reproduced_with_enough_learned_architectures():
         assert r["control_passed"] is False and r["control_measured"] < 0.05 and r["effect"] == r["measured"]
         assert "exact" in r["criterion"]
     assert rows["rho(eps, R_f"]["measured"] > 0.9
+
+
+def test_correlation_rows_show_each_seeds_rho_without_judging_it():
+    errors = dict(zip("abcdefg", [0.05, 0.08, 0.12, 0.2, 0.3, 0.4, 0.5]))
+    nets = _nets(errors, noise_sd=0.05)
+    with_seeds = correlation_table(nets, error="best_test_error", learned_fraction=0.8, n_resamples=200,
+                                   n_permutations=2000, seed_column="seed")
+    rows = {r["claim"][:12]: r for r in sc.correlation_rows("g", "1", with_seeds, TOL)}
+    plain = _corr_rows(nets)
+    for key, r in rows.items():
+        assert re.search(r"rho of each seed's nets alone: 0: [+-][01]\.\d{3}; 1: [+-][01]\.\d{3}$", r["criterion"])
+        assert "each seed" not in plain[key]["criterion"]
+        assert {k: v for k, v in r.items() if k != "criterion"} == {k: v for k, v in plain[key].items() if k != "criterion"}
 
 
 def test_four_architectures_are_not_enough_data():

@@ -13,7 +13,7 @@ nets = pd.read_csv(snakemake.input.nets)
 table = correlation_table(nets, ("D_f", "G_f", "R_f"), error="best_test_error", by="noise", arch="arch",
                           seed=c["seed"], n_resamples=c["bootstrap_resamples"], level=c["confidence"],
                           learned_fraction=c["learned_fraction"], n_classes="num_classes",
-                          n_permutations=c["permutations"])
+                          n_permutations=c["permutations"], seed_column="seed")
 table.insert(0, "group", snakemake.wildcards.group)
 if "data" in nets:  # the data the nets were trained on, as results must name it (e.g. "CIFAR-10 (JPEG copy)")
     table.insert(1, "data", ", ".join(dict.fromkeys(nets["data"].astype(str))))

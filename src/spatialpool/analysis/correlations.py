@@ -103,14 +103,15 @@ def learned(error, n_classes, learned_fraction: float | None) -> np.ndarray:
 
 
 COLUMNS = ["measure", "rho", "ci_low", "ci_high", "n_arch", "n_dropped", "p_greater", "p_less", "n_perm",
-           "exact", "n_learned", "n_excluded", "excluded", "learned_fraction"]
+           "exact", "n_learned", "n_excluded", "excluded", "learned_fraction", "rho_by_seed", "rho_seed_min",
+           "rho_seed_max"]
 
 
 def correlation_table(runs: pd.DataFrame, measures: Sequence[str] = ("D_f", "G_f", "R_f"),
                       error: str = "error", by: str = "noise", arch: str = "arch", seed: int = 0,
                       n_resamples: int = 2000, level: float = 0.95, learned_fraction: float | None = None,
                       n_classes: int | str = "num_classes", n_permutations: int = 10000,
-                      exact_max: int = EXACT_MAX) -> pd.DataFrame:
+                      exact_max: int = EXACT_MAX, seed_column: str | None = None) -> pd.DataFrame:
     """Tidy rho table: one row per (noise level, measure).
 
     runs: one row per trained net with columns `by`, `arch`, `error` and the measures (extra rows
@@ -121,6 +122,12 @@ def correlation_table(runs: pd.DataFrame, measures: Sequence[str] = ("D_f", "G_f
     (degenerate bootstrap resamples), p_greater, p_less, n_perm, exact (permutation null, see
     permutation_p), n_learned, n_excluded and excluded ('arch (error)' of those that did not
     learn, ';'-separated), learned_fraction.
+
+    seed_column: the runs' column naming the training seed. When given, rho is also computed on
+    each seed's nets alone, over the same architectures (a seed that some of them lack is left
+    out): rho_by_seed ('seed: rho', ';'-separated), rho_seed_min, rho_seed_max. They show how much
+    of rho is one training draw (README, "Real images"); no verdict reads them. Without it they
+    are '' and nan.
     """
     # a nan in any seed makes the architecture's mean nan (dropped and visible in n_arch), not a
     # silently smaller average
@@ -142,7 +149,26 @@ def correlation_table(runs: pd.DataFrame, measures: Sequence[str] = ("D_f", "G_f
             keep = (g[error] > 0) & (g[m] > 0) & np.isfinite(g[error]) & np.isfinite(g[m])
             res = bootstrap_rho(g[error][keep], g[m][keep], seed, n_resamples, level)
             perm = permutation_p(g[error][keep], g[m][keep], seed, n_permutations, exact_max)
+            by_seed = (_rho_by_seed(runs[runs[by] == level_value], g[arch][keep], arch, seed_column, error, m)
+                       if seed_column is not None else {})
             rows.append({by: level_value, "measure": m, **res, "n_arch": int(keep.sum()), **perm,
                          "n_learned": len(g), "n_excluded": len(out), "excluded": excluded,
-                         "learned_fraction": np.nan if learned_fraction is None else float(learned_fraction)})
+                         "learned_fraction": np.nan if learned_fraction is None else float(learned_fraction),
+                         "rho_by_seed": "; ".join(f"{s}: {r:+.3f}" for s, r in by_seed.items()),
+                         "rho_seed_min": min(by_seed.values(), default=np.nan),
+                         "rho_seed_max": max(by_seed.values(), default=np.nan)})
     return pd.DataFrame(rows, columns=[by, *COLUMNS])
+
+
+def _rho_by_seed(runs: pd.DataFrame, archs: pd.Series, arch: str, seed_column: str, error: str,
+                 measure: str) -> dict:
+    """{seed: rho of log error and log measure over `archs`, from that seed's runs alone}, for the
+    seeds that every one of `archs` has; seeds whose rho is nan are left out."""
+    out = {}
+    wanted = set(archs)
+    for s, g in runs[runs[arch].isin(wanted)].groupby(seed_column, sort=True):
+        if set(g[arch]) == wanted and len(g) == len(wanted):
+            r = log_correlation(g[error], g[measure])
+            if np.isfinite(r):
+                out[s.item() if hasattr(s, "item") else s] = r
+    return out

@@ -282,6 +282,9 @@ def correlation_rows(group: str, section: str, correlations: pd.DataFrame, tol: 
                     + (f"(error < {learned:g} x chance) " if np.isfinite(learned) else "")
                     + f"(mean over seeds); excluded (not learned): {excluded or 'none'}; ci: 95% bootstrap; "
                     f"one-sided permutation p {'exact' if exact else 'Monte Carlo'} (control_measured)")
+            by_seed = get(measure, "rho_by_seed", "")
+            if isinstance(by_seed, str) and by_seed:  # shown, not judged: how much rho is one training draw
+                crit += f"; rho of each seed's nets alone: {by_seed}"
             return claims.row(
                 section, claim, where, paper, rho[measure], passed_data,
                 control=f"random pairings of errors and {measure} (permutation null): reach the observed rho "

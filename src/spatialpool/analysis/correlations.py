@@ -145,11 +145,12 @@ def correlation_table(runs: pd.DataFrame, measures: Sequence[str] = ("D_f", "G_f
         out = g[~g.learned]
         excluded = "; ".join(f"{a} ({e:.3g})" for a, e in zip(out[arch], out[error]))
         g = g[g.learned]
+        level_runs = runs[runs[by] == level_value] if seed_column is not None else None
         for m in measures:
             keep = (g[error] > 0) & (g[m] > 0) & np.isfinite(g[error]) & np.isfinite(g[m])
             res = bootstrap_rho(g[error][keep], g[m][keep], seed, n_resamples, level)
             perm = permutation_p(g[error][keep], g[m][keep], seed, n_permutations, exact_max)
-            by_seed = (_rho_by_seed(runs[runs[by] == level_value], g[arch][keep], arch, seed_column, error, m)
+            by_seed = (_rho_by_seed(level_runs, g[arch][keep], arch, seed_column, error, m)
                        if seed_column is not None else {})
             rows.append({by: level_value, "measure": m, **res, "n_arch": int(keep.sum()), **perm,
                          "n_learned": len(g), "n_excluded": len(out), "excluded": excluded,

@@ -80,3 +80,26 @@ def test_keyed_fills_every_top_level_default_of_the_schema():
     for key in defaults:
         bare.pop(key, None)
     assert {k: keyed(bare)[k] for k in defaults} == defaults
+
+
+def test_default_digit_cnns_keep_the_authors_learning_rate_per_image(default_config, paper_config):
+    """The default digits group trains its CNNs with batch 32 at lr 0.025 (README, 'The digits
+    protocol'): the authors' lr per image, 0.1 / 128, with 4x the SGD steps; its FCNs keep the
+    authors' Adam, and the paper configuration keeps the authors' batch 128 at lr 0.1."""
+    from spatialpool.image_workflow import normalise, train_config
+    images = normalise(default_config["images"])
+    cnns = 0
+    for arch in images["groups"]["digits"]["archs"]:
+        cfg = train_config(images, "digits", arch, "0")
+        if cfg.optimizer == "sgd":
+            cnns += 1
+            assert (cfg.batch_size, cfg.lr) == (32, 0.025) and cfg.lr / cfg.batch_size == 0.1 / 128
+        else:
+            assert (cfg.optimizer, cfg.lr, cfg.batch_size) == ("adam", 0.1, 128)
+    assert cnns == 3
+    paper = normalise(paper_config["images"])
+    for group in paper["groups"]:
+        for arch in paper["groups"][group]["archs"]:
+            cfg = train_config(paper, group, arch, "0")
+            if cfg.optimizer == "sgd" and cfg.loss == "cross_entropy":
+                assert (cfg.batch_size, cfg.lr) == (128, 0.1)

@@ -44,6 +44,8 @@ def train_one(job: dict) -> dict:
     spec = arch_spec(images, group, arch)
     batch, lr, *epochs = protocol.split(":")
     train = {**spec["train"], "batch_size": int(batch), "lr": float(lr), "progress_seconds": 1e9}
+    if job["flip"] is not None:
+        train["flip"] = job["flip"]
     if epochs:
         train["epochs"] = int(epochs[0])
     images = copy.deepcopy(images)
@@ -52,7 +54,7 @@ def train_one(job: dict) -> dict:
     data = make_dataset(dataset_of(images, group))
     _, result = run_seed(arch, data, cfg, seed, width_factor=spec["width_factor"], log=lambda m: None)
     h = result.history
-    return dict(protocol=protocol, batch_size=cfg.batch_size, lr=cfg.lr, arch=arch, noise=float(noise), seed=seed,
+    return dict(protocol=protocol, batch_size=cfg.batch_size, lr=cfg.lr, flip=cfg.flip, arch=arch, noise=float(noise), seed=seed,
                 epochs=cfg.epochs, steps_per_epoch=-(-len(data.x_train) // cfg.batch_size),
                 loss_epoch1=h[1]["train_loss"], best_epoch=result.best_epoch,
                 best_test_error=h[result.best_epoch]["test_error"], final_test_error=h[-1]["test_error"],
@@ -66,6 +68,8 @@ def main(argv=None):
     parser.add_argument("--group", default="digits")
     parser.add_argument("--archs", nargs="+", default=["lenet", "vgg11_bn", "resnet18"])
     parser.add_argument("--seeds", nargs="+", type=int, default=[0, 1, 2, 3])
+    parser.add_argument("--flip", action=argparse.BooleanOptionalAction, default=None,
+                        help="horizontal flips in the augmentation (default: the config's, i.e. the authors' on)")
     parser.add_argument("--jobs", type=int, default=min(2, os.cpu_count() or 1))
     parser.add_argument("--out", default="digits_protocol_search.csv")
     args = parser.parse_args(argv)
@@ -82,7 +86,7 @@ def main(argv=None):
         for arch in args.archs:
             for noise in arch_spec(images, args.group, arch)["noise"]:
                 jobs += [dict(images=images, group=args.group, arch=arch, noise=noise, seed=s,
-                              protocol=protocol) for s in args.seeds]
+                              protocol=protocol, flip=args.flip) for s in args.seeds]
     print(f"{len(jobs)} trainings, {args.jobs} at a time; rows appended to {args.out}", flush=True)
     rows = []
     with ProcessPoolExecutor(args.jobs) as pool:

@@ -5,9 +5,10 @@ With the authors' CIFAR-10 protocol (SGD batch 128, lr 0.1, momentum 0.9, cosine
 steps per epoch, 120 in the default's 12 epochs, and some seeds fail to train. This script trains
 each architecture of the group under each protocol given, with everything else exactly as the
 workflow trains it (image_workflow.train_config: the config's epochs, width factor, input noise and
-the authors' protocol, the protocol's batch and lr replacing the config's), and prints one row per
-(protocol, architecture, noise, seed): the first epoch's training loss, the selected (best
-validation) epoch and its test error, and the last epoch's test error.
+the authors' protocol, the protocol's batch and lr replacing the config's). It writes one CSV row
+per (protocol, architecture, noise, seed): the first epoch's training loss, the selected (best
+validation) epoch and its test error, the last epoch's test error and the training's seconds; it
+prints the selected test error of each, then a table of them per protocol.
 
     python benchmarks/digits_protocol_search.py                  # the authors' and the default's
     python benchmarks/digits_protocol_search.py -p 128:0.1 128:0.05 32:0.05 32:0.025   # the README's table

@@ -35,7 +35,7 @@ def cifar_run(tmp_path_factory):
 
 
 def test_the_source_is_read_whole_with_its_provenance(cifar_run):
-    with np.load(cifar_run / "results/images/data/cifar10.npz") as f:
+    with np.load(cifar_run / "results-cifar10-ci/images/data/cifar10.npz") as f:
         assert f["x_train"].shape == (50000, 3, 32, 32) and f["x_test"].shape == (10000, 3, 32, 32)
         assert np.bincount(f["y_train"]).tolist() == [5000] * 10 and np.bincount(f["y_test"]).tolist() == [1000] * 10
         assert f["classes"].tolist() == CIFAR10_CLASSES
@@ -45,12 +45,12 @@ def test_the_source_is_read_whole_with_its_provenance(cifar_run):
             assert str(f["source_sha256"]) in ("", hashlib.sha256(Path(SOURCE).read_bytes()).hexdigest())
         label = str(f["label"])
     assert label.startswith("CIFAR-10")
-    nets = pd.read_csv(cifar_run / "results/images/collected/cifar10/nets.csv")
+    nets = pd.read_csv(cifar_run / "results-cifar10-ci/images/collected/cifar10/nets.csv")
     assert set(nets.data) == {label}  # results say which data they come from (JPEG copy or not)
 
 
 def test_the_nets_learn_real_images(cifar_run):
-    nets = pd.read_csv(cifar_run / "results/images/collected/cifar10/nets.csv")
+    nets = pd.read_csv(cifar_run / "results-cifar10-ci/images/collected/cifar10/nets.csv")
     assert set(nets.arch) == {"fcn2", "lenet"} and set(nets.seed) == {0, 1}
     # 3 epochs on 5,000 images: far from trained (2026-12-02: FCN-2 0.64-0.65, LeNet 0.71-0.76),
     # but clearly better than chance (0.9) for every net
@@ -58,18 +58,18 @@ def test_the_nets_learn_real_images(cifar_run):
 
 
 def test_the_trajectory_starts_at_init_and_follows_training(cifar_run):
-    summary = pd.read_csv(cifar_run / "results/tables/trajectory_cifar10.csv")
+    summary = pd.read_csv(cifar_run / "results-cifar10-ci/tables/trajectory_cifar10.csv")
     lenet = summary[summary.arch == "lenet"].sort_values("epoch")
     assert lenet.epoch.tolist() == [0, 1, 3] and (lenet.seeds == 2).all()
     assert lenet.R_f_over_init.iloc[0] == pytest.approx(1.0)
     assert lenet.test_error.iloc[0] > 0.85 and lenet.test_error.iloc[-1] < lenet.test_error.iloc[0] - 0.08
-    history = pd.read_csv(cifar_run / "results/images/collected/cifar10/history.csv")
+    history = pd.read_csv(cifar_run / "results-cifar10-ci/images/collected/cifar10/history.csv")
     h = history[(history.arch == "lenet") & (history.epoch == 3)].groupby("seed").test_error.first()
     assert lenet.test_error.iloc[-1] == pytest.approx(h.mean())
 
 
 def test_figures_and_the_section2_scorecard_are_built(cifar_run):
     for fig in ("fig1", "fig3", "fig4", "fig_trajectory"):  # section 2's (the CI config builds no appendix C)
-        assert (cifar_run / f"results/figures/{fig}.png").stat().st_size > 10_000, fig
-    card = pd.read_csv(cifar_run / "results/tables/scorecard_section2.csv")
+        assert (cifar_run / f"results-cifar10-ci/figures/{fig}.png").stat().st_size > 10_000, fig
+    card = pd.read_csv(cifar_run / "results-cifar10-ci/tables/scorecard_section2.csv")
     assert len(card) and card.verdict.notna().all()

@@ -70,3 +70,39 @@ def test_the_paper_configuration_writes_to_its_own_folders(tmp_path):
     logs = [p for line in re.findall(r"^\s+log: (.*)$", out, re.M) for p in line.split(", ")]
     assert outputs and all(p.startswith("results-paper/") for p in outputs), [p for p in outputs if not p.startswith("results-paper/")][:5]
     assert logs and all(p.startswith("logs-paper/") for p in logs)
+
+
+def test_references_the_config_drops_are_said(tmp_path):
+    """A figure-7 experiment or a swish experiment the config lacks is left out (a --configfile
+    that replaces the experiment grid must still run), but never silently: a misspelt name shows."""
+    user = tmp_path / "user.yaml"
+    tiny = yaml.safe_load(TINY.read_text())
+    user.write_text(yaml.safe_dump({
+        "figures": {**tiny["figures"], "fig7": ["task1_reluu", "task2_relu"]},
+        "swish": {**tiny["swish"], "experiment": "task1_reluu"}}))
+    out = run_snakemake(tmp_path / "work", "-n", configfile=[TINY, user])
+    assert "figures.fig7 names experiments this config does not have (task1_reluu); figure 7 shows task2_relu" in out
+    assert "swish.experiment 'task1_reluu' is not an experiment of this config; the swish experiment is left out" in out
+
+
+def test_imagenet_is_left_out_without_its_validation_folder_and_said(tmp_path):
+    paper = ROOT / "configs/paper.yaml"
+    out = run_snakemake(tmp_path, "-n", configfile=paper)
+    assert "images.imagenet.val_dir 'data/imagenet/val' is not a folder here, so ImageNet is left out" in out
+    assert "rule imagenet_measure:" not in out
+    (tmp_path / "data/imagenet/val").mkdir(parents=True)
+    out = run_snakemake(tmp_path, "-n", configfile=paper)
+    assert "ImageNet is left out" not in out and "rule imagenet_measure:" in out
+
+
+def test_model_measurement_files_are_inputs(tmp_path):
+    """A missing data folder stops the run before any job; a workflow checkpoint is trained first."""
+    user = tmp_path / "user.yaml"
+    entry = {"name": "mine", "models": ["checkpoint:results/images/train/digits/lenet/noise0/seed0.pt"]}
+    user.write_text(yaml.safe_dump({"model_measurements": [{**entry, "data": str(tmp_path / "nowhere")}]}))
+    out = run_snakemake(tmp_path / "work", "-n", "model_measurements", configfile=[TINY, user], check=False)
+    assert "Missing input files for rule measure_models" in out and str(tmp_path / "nowhere") in out
+    assert not (tmp_path / "work/results").exists()
+    user.write_text(yaml.safe_dump({"model_measurements": [{**entry, "data": "digits"}]}))
+    jobs = _jobs(tmp_path / "work", "model_measurements", configfile=[TINY, user])
+    assert ("image_train", {"group": "digits", "arch": "lenet", "noise": "0", "seed": "0"}) in jobs

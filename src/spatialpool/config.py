@@ -7,6 +7,7 @@ dotted config key it concerns, all at once, so a user fixes the file in one go.
 """
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import jsonschema
@@ -59,7 +60,16 @@ PARTS = ("section2", "section3", "section4", "appendix_a", "appendix_b", "append
 # Top-level keys a config may leave out (the schema's `default:` of each; a test checks they agree).
 # the schema's top-level defaults (tests/test_config.py checks that they agree)
 DEFAULTS = {"results": "results", "logs": "logs", "parts": list(PARTS), "block_size": 4,
-            "cifar10_source": None, "model_measurements": [], "resume": {"enabled": True, "dir": "results/.resume", "interval_s": 300}}
+            "cifar10_source": None, "model_measurements": [], "resume": {"enabled": True, "dir": None, "interval_s": 300}}
+
+
+def resume_settings(config: dict) -> dict:
+    """The resume section with its defaults; dir null (the default) is <results>/.resume, so that a
+    configuration with its own results folder keeps its training states there too."""
+    resume = {**DEFAULTS["resume"], **(config.get("resume") or {})}
+    if not resume["dir"]:
+        resume["dir"] = f"{config.get('results') or DEFAULTS['results']}/.resume"
+    return resume
 
 
 def by_name(entries: list[dict], key: str = "name") -> dict[str, dict]:
@@ -81,6 +91,7 @@ def keyed(config: dict) -> dict:
         out[grid] = by_name(config[grid])
     out["experiments"].update(swish_experiments(config))
     out["images"] = normalise(config.get("images"))
+    out["resume"] = resume_settings(config)
     return out
 
 
@@ -153,6 +164,8 @@ def semantic_problems(config: dict) -> list[str]:
 
     for name, e in config["experiments"].items():
         key = f"experiments.{name}"
+        if "swish" in e:
+            continue  # a swish copy (swish_experiments) would repeat its experiment's problems
         if e["task"] not in tasks:
             out.append(f"{key}.task: unknown task '{e['task']}'; allowed: {sorted(tasks)}")
             continue
@@ -168,6 +181,9 @@ def semantic_problems(config: dict) -> list[str]:
         for m, (lo, hi) in e["fit"].items():
             if not lo < hi <= net["depth"]:
                 out.append(f"{key}.fit.{m}: need k_min < k_max <= depth = {net['depth']}, got [{lo}, {hi}]")
+            elif hi - lo + 1 < config["fits"]["min_layers"]:
+                out.append(f"{key}.fit.{m}: the window [{lo}, {hi}] has {hi - lo + 1} layers, fewer than "
+                           f"fits.min_layers = {config['fits']['min_layers']}: the window scan would never fit it")
 
     # Figure references to experiments the config lacks are not errors: a --configfile that replaces
     # the experiment grid leaves the default's references behind. Figure 7 then shows the listed
@@ -190,11 +206,64 @@ def semantic_problems(config: dict) -> list[str]:
                        f"the trained nets are judged against the homogeneous network at the same betas")
 
     a = config["appendix_a"]
-    widest = max(a["depths"]) * (max(a["filter_sizes"]) - 1)
+    deepest = max(list(a["depths"]) + list(a.get("plot_depths", [])))
+    widest = deepest * (max(a["filter_sizes"]) - 1)
     if widest >= a["length"] // 2:
         out.append(f"appendix_a.length: {a['length']} is too short; the exact profile at depth "
-                   f"{max(a['depths'])} spreads over {widest} sites and would wrap around (need > {2 * widest})")
+                   f"{deepest} spreads over {widest} sites and would wrap around (need > {2 * widest})")
+    for i, entry in enumerate(config.get("model_measurements") or []):
+        out += model_measurement_problems(entry, f"model_measurements.{entry.get('name', i)}")
     return out
+
+
+MODEL_KINDS = ("torchvision", "spatialpool", "checkpoint")
+
+
+def model_measurement_problems(entry: dict, key: str) -> list[str]:
+    """What can be checked of a model_measurements entry without torch: the model specs' form, this
+    project's architecture names, one weights value per model. Files it names (data, checkpoints,
+    weights files) are the rule's inputs, so Snakemake reports a missing one before any job runs."""
+    from spatialpool.models.registry import image_architectures
+    out = []
+    models, weights = entry["models"], entry.get("weights")
+    if weights is not None and len(weights) != len(models):
+        out.append(f"{key}.weights: {len(weights)} values for {len(models)} models (one per model; null: random init)")
+        weights = None
+    for i, spec in enumerate(models):
+        kind, sep, rest = spec.partition(":")
+        w = weights[i] if weights else None
+        if not sep or not rest:
+            out.append(f"{key}.models[{i}]: '{spec}'; expected torchvision:NAME, spatialpool:ARCH, checkpoint:PATH "
+                       "or package.module:function")
+        elif kind == "spatialpool":
+            if rest not in image_architectures():
+                out.append(f"{key}.models[{i}]: unknown architecture '{rest}'; allowed: {sorted(image_architectures())}")
+            if w is not None:
+                out.append(f"{key}.weights[{i}]: spatialpool:{rest} is randomly initialised (null); give a workflow "
+                           "checkpoint as checkpoint:PATH")
+        elif kind == "checkpoint" and w is not None:
+            out.append(f"{key}.weights[{i}]: a checkpoint holds its own weights (null)")
+        elif kind not in MODEL_KINDS and not re.fullmatch(r"[A-Za-z_][\w.]*", kind):
+            out.append(f"{key}.models[{i}]: '{kind}' is neither torchvision, spatialpool, checkpoint nor a module path")
+    data = entry["data"]
+    if data.startswith("cifar10:") and not data.removeprefix("cifar10:"):
+        out.append(f"{key}.data: cifar10: needs a path (cifar10:PATH)")
+    return out
+
+
+def model_measurement_files(entry: dict) -> list[str]:
+    """The local files a model_measurements entry reads: its data folder or archive (not 'digits'),
+    checkpoint:PATH files and weights files (any weights of a builder, .pt/.pth of torchvision)."""
+    data = entry["data"]
+    files = [] if data == "digits" else [data.removeprefix("cifar10:")]
+    weights = entry.get("weights") or [None] * len(entry["models"])
+    for spec, w in zip(entry["models"], weights):
+        kind, _, rest = spec.partition(":")
+        if kind == "checkpoint":
+            files.append(rest)
+        elif w is not None and (kind != "torchvision" or Path(w).suffix in (".pt", ".pth")):
+            files.append(w)
+    return files
 
 
 def problems(config: dict, schema_path: str | Path) -> list[str]:

@@ -6,7 +6,7 @@ import sys
 from snakemake.exceptions import WorkflowError
 
 from spatialpool import image_workflow as IW
-from spatialpool.config import PARTS, format_problems, keyed, problems
+from spatialpool.config import PARTS, format_problems, keyed, model_measurement_files, problems
 from spatialpool.data.kinds import kind as dataset_kind
 from spatialpool.image_config import image_problems
 
@@ -47,6 +47,16 @@ IMAGE_DATASETS = {
 }
 IMAGE_GROUPS = IMAGES.get("groups", {})
 IMAGENET = IMAGES.get("imagenet")
+# ImageNet cannot be downloaded by the workflow: without its validation folder the run leaves it out
+# (as if images.imagenet were not set), says so on every invocation, and includes it once it is there.
+if IMAGENET and not Path(IMAGENET["val_dir"]).is_dir():
+    print(
+        f"Note: images.imagenet.val_dir '{IMAGENET['val_dir']}' is not a folder here, so ImageNet is left out "
+        "(its measurements, figure C6 and the ImageNet panels); put the ILSVRC2012 validation images there "
+        "as <wnid>/*.JPEG to include it.",
+        file=sys.stderr,
+    )
+    IMAGENET = None
 # One order for every rule that pairs group names with files (as EXPERIMENTS).
 IMAGE_GROUP_NAMES = sorted(IMAGE_GROUPS)
 NET = "{group}/{arch}/noise{noise}/seed{seed}"  # one trained image net, in paths
@@ -398,6 +408,15 @@ def _scale_detection_groups():
 B_PAIR = [CFG["figures"]["appendix_b"][a] for a in ("relu", "tanh")]
 # Figure 7 draws the listed experiments that the config has (all of them if it has none of those).
 FIG7 = [e for e in CFG["figures"]["fig7"] if e in CFG["experiments"]] or EXPERIMENTS
+# A reference left behind by a --configfile that replaces the experiment grid is not an error, but
+# neither must a misspelt name vanish unnoticed: say which names were dropped.
+_FIG7_DROPPED = [e for e in CFG["figures"]["fig7"] if e not in CFG["experiments"]]
+if _FIG7_DROPPED:
+    print(
+        f"Note: figures.fig7 names experiments this config does not have ({', '.join(_FIG7_DROPPED)}); "
+        f"figure 7 shows {', '.join(FIG7)}.",
+        file=sys.stderr,
+    )
 
 
 def unavailable(part):
@@ -485,6 +504,13 @@ def part_outputs(part):
 MODEL_MEASUREMENTS = {e["name"]: {k: v for k, v in e.items() if k != "name"} for e in CFG["model_measurements"]}
 
 
+def model_measurement_inputs(wildcards):
+    """The local files an entry reads (data, checkpoints, weights files): a missing one stops the run
+    before any job, one the workflow makes (a checkpoint under results/) is made first, and a
+    changed one reruns the entry."""
+    return model_measurement_files(MODEL_MEASUREMENTS[wildcards.entry])
+
+
 def model_measurement_outputs():
     return [
         f"{RESULTS}/model_measurements/{e}/{f}"
@@ -495,6 +521,12 @@ def model_measurement_outputs():
 
 # The swish experiment (beyond the paper; config key swish): built when its experiment is in the config.
 SWISH = CFG.get("swish") if CFG.get("swish") and CFG["swish"]["experiment"] in CFG["experiments"] else None
+if CFG.get("swish") and not SWISH:
+    print(
+        f"Note: swish.experiment '{CFG['swish']['experiment']}' is not an experiment of this config; "
+        "the swish experiment is left out (set swish: null to silence this).",
+        file=sys.stderr,
+    )
 # Its trained nets: one experiment per beta (sorted by beta), and the ReLU nets they are compared with.
 SWISH_TRAINED = sorted(
     (e for e, s in CFG["experiments"].items() if "swish" in s), key=lambda e: CFG["experiments"][e]["swish"]

@@ -4,6 +4,8 @@
 
 rule measure_models:
     """D_k, G_k, R_k of an entry's models on its data, one probe set for all (measurement/any_model.py)."""
+    input:
+        model_measurement_inputs,
     output:
         layers=report(
             f"{RESULTS}/model_measurements/{{entry}}/layers.csv",

@@ -8,6 +8,7 @@ import torch
 from spatialpool.training.images import ImageTrainConfig, run_seed, save_result
 from spatialpool.image_workflow import load_dataset
 from spatialpool.io import exit_briefly_on_corrupted_intermediate
+from spatialpool.config import resume_settings
 from spatialpool.training.resume import Checkpointer, run_key
 
 sys.stdout = sys.stderr = open(snakemake.log[0], "w", buffering=1)
@@ -26,11 +27,11 @@ with open(snakemake.input.data, "rb") as f:
     data_digest = hashlib.file_digest(f, "sha256").hexdigest()
 key = run_key(dict(spec=p.spec, train=p.train, width_factor=p.width_factor, arch=w.arch, seed=int(w.seed)),
               data_digest)
-resume = snakemake.config.get("resume", {})
+resume = resume_settings(snakemake.config)
 checkpointer = Checkpointer(
-    f"{resume.get('dir', 'results/.resume')}/image_train/{w.group}/{w.arch}/noise{w.noise}/seed{w.seed}/{key}.state"
-    if resume.get("enabled", True) else None,
-    resume.get("interval_s", 300))
+    f"{resume['dir']}/image_train/{w.group}/{w.arch}/noise{w.noise}/seed{w.seed}/{key}.state"
+    if resume["enabled"] else None,
+    resume["interval_s"])
 signal.signal(signal.SIGTERM, checkpointer.request_stop)
 model, result = run_seed(w.arch, data, cfg, int(w.seed), width_factor=p.width_factor, log=print,
                          checkpointer=checkpointer)

@@ -4,7 +4,7 @@ import sys
 import pandas as pd
 import torch
 
-from spatialpool.config import task_from_config
+from spatialpool.config import resume_settings, task_from_config
 from spatialpool.io import exit_briefly_on_corrupted_intermediate, read_npz
 from spatialpool.training.resume import Checkpointer, run_key
 from spatialpool.runtime import pick_device
@@ -39,13 +39,13 @@ print(f"{len(nets)} seeds stacked in one model on {device}; {cfg}")
 
 # Resumable state, keyed by everything that determines the run; resume settings are not
 # rerun triggers (they do not change results), so they are read from the config directly.
-resume = snakemake.config.get("resume", {})
+resume = resume_settings(snakemake.config)
 key = run_key(dict(task=p.task, activation=p.activation, net=p.net, train=p.train, seeds=p.seeds),
               open(snakemake.input[0], "rb").read())
 checkpointer = Checkpointer(
-    f"{resume.get('dir', 'results/.resume')}/train/{snakemake.wildcards.experiment}/{key}.state"
-    if resume.get("enabled", True) else None,
-    resume.get("interval_s", 300))
+    f"{resume['dir']}/train/{snakemake.wildcards.experiment}/{key}.state"
+    if resume["enabled"] else None,
+    resume["interval_s"])
 signal.signal(signal.SIGTERM, checkpointer.request_stop)
 results = train_seeds(nets, x_train, y_train, x_test, y_test, cfg, batch_seeds, checkpointer=checkpointer)
 

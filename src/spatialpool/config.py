@@ -10,11 +10,10 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-import jsonschema
-import yaml
-
 
 def schema_problems(config: dict, schema_path: str | Path) -> list[str]:
+    import jsonschema  # here, not at the top: training jobs import this module for resume_settings
+    import yaml
     schema = yaml.safe_load(Path(schema_path).read_text())
     validator = jsonschema.Draft202012Validator(schema)
     problems = []

@@ -259,3 +259,106 @@ def test_a_builder_in_the_current_folder_and_weights_for_other_classes(tmp_path,
         load_model("torchvision:mobilenet_v3_small", weights=str(tmp_path / "imagenet_like.pt"), num_classes=10)
     loaded = load_model("torchvision:mobilenet_v3_small", weights=str(tmp_path / "imagenet_like.pt"), num_classes=1000)
     assert torch.equal(loaded.model.classifier[-1].weight, wide.classifier[-1].weight)
+
+
+def _no_measuring(monkeypatch):
+    """Make any measurement fail the test: the checks below must come before it."""
+    import spatialpool.measurement.any_model as any_model
+
+    def refuse(*a, **k):
+        raise AssertionError("measured before the bad input was named")
+    monkeypatch.setattr(any_model, "measure_models", refuse)
+
+
+def test_bad_outputs_and_formats_are_named_before_any_measurement(tmp_path, capsys, monkeypatch):
+    _no_measuring(monkeypatch)
+    afile = tmp_path / "afile"
+    afile.write_text("mine")
+    for out, said in ((afile, f"--out {afile} is a file, not a folder"),
+                      (afile / "sub", f"--out {afile / 'sub'} cannot be made: {afile} is a file")):
+        assert main(["measure", "spatialpool:lenet", "--data", "digits", "--out", str(out), "--no-progress"]) == 2
+        assert said in capsys.readouterr().err
+    assert afile.read_text() == "mine"
+    assert "--formats jpgx: not a figure format" in _error(tmp_path, capsys, "spatialpool:lenet", "--data", "digits",
+                                                           "--formats", "png", "jpgx")
+
+
+def test_the_output_folder_never_mixes_runs(tmp_path, capsys):
+    """A second run into the same folder replaces the first's files, removes the ones it does not
+    make (correlations, other figure formats), keeps the user's own files, and a failed run
+    changes nothing."""
+    out = tmp_path / "out"
+    args = ["--data", "digits", "--size", "6", "--out", str(out), "--no-progress"]
+    assert main(["measure", "spatialpool:lenet", "spatialpool:fcn2", "spatialpool:fcn4", *args,
+                 "--correlations", "--formats", "png", "pdf"]) == 0
+    (out / "notes.txt").write_text("mine")
+    assert main(["measure", "spatialpool:lenet", *args]) == 0
+    assert sorted(f.name for f in out.iterdir()) == ["layers.csv", "notes.txt", "outputs.csv", "probe.json",
+                                                     "sensitivities.png"]
+    assert set(pd.read_csv(out / "outputs.csv").model) == {"lenet"}
+    before = {f.name: f.read_bytes() for f in out.iterdir()}
+    assert main(["measure", "spatialpool:fcn2", *args]) == 0
+    assert set(pd.read_csv(out / "outputs.csv").model) == {"fcn2"}
+    # a run that fails after the measurement (in the figure), before anything is moved in
+    import spatialpool.figures.any_model as figures
+
+    def broken(*a, **k):
+        raise RuntimeError("disk full")
+    original = figures.figure_models
+    figures.figure_models = broken
+    try:
+        again = {f.name: f.read_bytes() for f in out.iterdir()}
+        assert main(["measure", "spatialpool:lenet", *args]) == 2
+        assert {f.name: f.read_bytes() for f in out.iterdir()} == again
+    finally:
+        figures.figure_models = original
+    assert before.keys() == again.keys()
+
+
+def test_layer_selection_is_checked_for_every_model_before_any_is_measured(tmp_path, capsys, monkeypatch):
+    import spatialpool.measurement.any_model as any_model
+    monkeypatch.setattr(any_model, "measure_model", lambda *a, **k: (_ for _ in ()).throw(AssertionError("measured")))
+    err = _error(tmp_path, capsys, "spatialpool:lenet", "spatialpool:fcn2", "--data", "digits", "--layers", "features.*")
+    assert "layer selection 'features.*' matches no module" in err
+
+
+def test_the_same_architecture_twice_gets_two_names(tmp_path):
+    """The init-against-trained comparison: one architecture with two weights is two models in the
+    tables and two curves in the figure."""
+    torch.manual_seed(3)
+    w = tmp_path / "trained.pt"
+    torch.save(load_model("torchvision:resnet18", num_classes=10, seed=7).model.state_dict(), w)
+    code, out = _run(tmp_path, "torchvision:resnet18", "torchvision:resnet18", "--weights", f"none,{w}",
+                     "--data", "digits", "--size", "4")
+    assert code == 0
+    names = list(pd.read_csv(out / "outputs.csv").model)
+    assert names == ["resnet18 [random (seed 0)]", "resnet18 [trained.pt]"], names
+    layers = pd.read_csv(out / "layers.csv")
+    assert list(dict.fromkeys(layers.model)) == names
+    assert (layers.groupby("model").size() == len(layers) // 2).all()
+    from spatialpool.measurement.any_model import distinct_names
+    from spatialpool.models.sources import LoadedModel
+    same = [LoadedModel("net", "x:y", None, "random (seed 0)")] * 3
+    assert [m.name for m in distinct_names(same)] == [f"net [random (seed 0)] #{i}" for i in (1, 2, 3)]
+
+
+@pytest.mark.parametrize("argv,said", [
+    (["--std", "0"], "std (--std) must be > 0 for every channel, got [0.0]"),
+    (["--std", "0.2,-1,0.2"], "std (--std) must be > 0 for every channel"),
+    (["--mean", "0.5,0.5"], "mean (--mean) gives 2 values for images of 3 channels"),
+    (["--crop", "1"], "crop (--crop) must be at least 2 pixels, got 1"),
+    (["--cut", "0"], "cut must be >= 2"),
+    (["--cut", "1"], "cut must be >= 2"),
+])
+def test_bad_transform_and_probe_values_are_named_before_any_measurement(tmp_path, capsys, monkeypatch, argv, said):
+    _no_measuring(monkeypatch)
+    assert said in _error(tmp_path, capsys, "spatialpool:lenet", "--data", "digits", *argv)
+
+
+@pytest.mark.parametrize("flag", ["--num-classes", "--threads", "--resize", "--crop"])
+def test_zero_is_not_the_default(tmp_path, capsys, flag):
+    """0 or a negative value is an error (argparse's), not a silent 'use the default'."""
+    for value in ("0", "-3"):
+        with pytest.raises(SystemExit) as stop:
+            _run(tmp_path, "spatialpool:lenet", "--data", "digits", flag, value)
+        assert stop.value.code == 2 and f"argument {flag}: must be >= 1, got {value}" in capsys.readouterr().err

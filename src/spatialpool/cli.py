@@ -16,6 +16,7 @@ import argparse
 import json
 import os
 import sys
+import tempfile
 from pathlib import Path
 
 
@@ -25,6 +26,40 @@ def _floats(text: str) -> tuple[float, ...]:
 
 def _names(text: str) -> list[str]:
     return [v for v in text.split(",") if v]
+
+
+def _positive(text: str) -> int:
+    value = int(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be >= 1, got {value}")
+    return value
+
+
+OWNED = ("layers.csv", "outputs.csv", "probe.json", "correlations.csv")  # and sensitivities.<format>
+
+
+def check_out(out: Path) -> None:
+    """ValueError unless `out` is, or can be made as, a writable folder (before any measurement)."""
+    if out.exists() and not out.is_dir():
+        raise ValueError(f"--out {out} is a file, not a folder")
+    existing = out
+    while not existing.exists():
+        existing = existing.parent
+    if not existing.is_dir():
+        raise ValueError(f"--out {out} cannot be made: {existing} is a file, not a folder")
+    if not os.access(existing, os.W_OK | os.X_OK):
+        raise ValueError(f"--out {out}: {existing} is not writable")
+
+
+def check_formats(formats) -> None:
+    from matplotlib.figure import Figure
+    supported = Figure().canvas.get_supported_filetypes()
+    bad = [f for f in formats if f not in supported]
+    if bad:
+        raise ValueError(f"--formats {' '.join(bad)}: not a figure format matplotlib writes; "
+                         f"allowed: {', '.join(sorted(supported))}")
+    if len(set(formats)) < len(formats):
+        raise ValueError(f"--formats names a format twice: {' '.join(formats)}")
 
 
 def measure_parser(sub) -> argparse.ArgumentParser:
@@ -38,8 +73,8 @@ def measure_parser(sub) -> argparse.ArgumentParser:
                         "initialisation (default: none for every model)")
     p.add_argument("--data", required=True, help="digits, cifar10:PATH, or an ImageFolder tree / .tar / .tar.gz")
     g = p.add_argument_group("transform (default: torchvision weights' own, else the data's size and statistics)")
-    g.add_argument("--resize", type=int, help="scale the shorter side to this many pixels")
-    g.add_argument("--crop", type=int, help="then keep the centre crop x crop")
+    g.add_argument("--resize", type=_positive, help="scale the shorter side to this many pixels")
+    g.add_argument("--crop", type=_positive, help="then keep the centre crop x crop")
     g.add_argument("--mean", type=_floats, help="per-channel mean on the [0, 1] scale, e.g. 0.485,0.456,0.406")
     g.add_argument("--std", type=_floats, help="per-channel std on the [0, 1] scale")
     g = p.add_argument_group("probe")
@@ -56,10 +91,10 @@ def measure_parser(sub) -> argparse.ArgumentParser:
     g.add_argument("--layers", type=_names, action="extend", metavar="SEL[,SEL...]",
                    help="comma-separated module types (ReLU,Conv2d) or name patterns (layer?.0; * crosses dots); "
                         "default: the workflow's points")
-    g.add_argument("--threads", type=int, help="torch threads (default: torch's; the last digits of float sums "
+    g.add_argument("--threads", type=_positive, help="torch threads (default: torch's; the last digits of float sums "
                    "depend on it, the workflow's rule uses 1)")
     g = p.add_argument_group("models")
-    g.add_argument("--num-classes", type=int,
+    g.add_argument("--num-classes", type=_positive,
                    help="outputs of the models: of a random initialisation, or the classes a weights file was "
                         "trained for (1000 for ImageNet weights; default: the data's classes)")
     g.add_argument("--model-seed", type=int, default=0, help="torch seed of random initialisations (default 0)")
@@ -88,8 +123,12 @@ def measure_to_folder(models: list[str], data: str, out: str | Path, weights: li
     data: a data source (data/sources.py); transform: {resize, crop, mean, std} (absent: the
     first model's weights' own, else the data's); probe: ProbeSettings' fields; layers: a point
     selection (measurement/any_model.py). Every model is loaded and checked against the data before
-    any is measured; nothing is written unless all succeed. Returns measure_models' dict (plus
-    "correlations" when asked).
+    any is measured, and `out` and the figure formats before anything is loaded; nothing is written
+    unless all succeed, and then the files land together, replacing those of an earlier run in
+    `out` (a correlations.csv or figure of a format this run does not make is removed: the folder
+    never mixes runs; other files are left alone). Returns measure_models' dict (plus
+    "correlations" when asked). Raises ValueError, FileNotFoundError or RuntimeError naming the
+    bad input.
     """
     from spatialpool.data.sources import Transform, load_images
     from spatialpool.measurement.any_model import ProbeSettings, measure_models
@@ -97,6 +136,12 @@ def measure_to_folder(models: list[str], data: str, out: str | Path, weights: li
     from spatialpool.models.sources import load_model
 
     log = log or (lambda m: print(m, file=sys.stderr))  # stdout stays free for the summary table
+    out = Path(out)
+    check_out(out)
+    formats = list(formats)
+    check_formats(formats)
+    if num_classes is not None and num_classes < 2:
+        raise ValueError(f"--num-classes must be >= 2, got {num_classes}")
     weights = list(weights) if weights else [None] * len(models)
     if len(weights) != len(models):
         raise ValueError(f"--weights given {len(weights)} times for {len(models)} models; give it once per "
@@ -106,7 +151,7 @@ def measure_to_folder(models: list[str], data: str, out: str | Path, weights: li
     given = {k: (tuple(v) if isinstance(v, list) else v) for k, v in (transform or {}).items() if v is not None}
 
     def load(spec, w, classes, side=32):
-        return load_model(spec, w, num_classes=num_classes or classes, seed=model_seed, width_factor=width_factor,
+        return load_model(spec, w, num_classes=classes if num_classes is None else num_classes, seed=model_seed, width_factor=width_factor,
                           state=state, checkpoint_seed=checkpoint_seed, input_size=side)
 
     # models with named weights first: their metadata may say which transform they expect
@@ -115,29 +160,41 @@ def measure_to_folder(models: list[str], data: str, out: str | Path, weights: li
     if preset and not given:
         given = preset
         log(f"transform from the weights' metadata: {preset}")
-    splits = load_images(data, Transform(**given), log=log)
+    transform_ = Transform(**given)
+    splits = load_images(data, transform_, log=log)
+    transform_.check_channels(int(splits.x_test.shape[1]))
     side = int(splits.x_test.shape[-1])
     loaded = [m if m is not None else load(spec, None, len(splits.classes), side) for spec, m in zip(models, loaded)]
     result = measure_models(loaded, splits, settings, layers, progress=progress, log=log)
     if correlations:
         result["correlations"] = correlation_table(result["outputs"], seed=settings.seed, n_resamples=bootstrap)
-    out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
-    result["layers"].to_csv(out / "layers.csv", index=False)
-    result["outputs"].to_csv(out / "outputs.csv", index=False)
-    if correlations:
-        result["correlations"].to_csv(out / "correlations.csv", index=False)
-    (out / "probe.json").write_text(json.dumps(dict(result["probe"], data=data, transform=given, models=list(models),
-                                                    weights=weights, layers=layers), indent=1, default=str))
-    from spatialpool.figures.any_model import figure_models
-    figure_models(result["layers"], str(out / "sensitivities"), formats, title=result["layers"].probe.iloc[0])
-    log(f"written: {out}/layers.csv, outputs.csv, probe.json, sensitivities.{formats[0]}"
-        + (", correlations.csv" if correlations else ""))
+    # every file is made in a fresh folder inside `out`, then moved in: a failure leaves `out` as it was
+    with tempfile.TemporaryDirectory(dir=out, prefix=".spatialpool-measure-") as tmp:
+        tmp = Path(tmp)
+        result["layers"].to_csv(tmp / "layers.csv", index=False)
+        result["outputs"].to_csv(tmp / "outputs.csv", index=False)
+        if correlations:
+            result["correlations"].to_csv(tmp / "correlations.csv", index=False)
+        (tmp / "probe.json").write_text(json.dumps(dict(result["probe"], data=data, transform=given,
+                                                        models=list(models), weights=weights, layers=layers),
+                                                   indent=1, default=str))
+        from spatialpool.figures.any_model import figure_models
+        figure_models(result["layers"], str(tmp / "sensitivities"), formats, title=result["layers"].probe.iloc[0])
+        made = {f.name for f in tmp.iterdir()}
+        stale = [f for f in out.iterdir() if f.is_file() and f.name not in made
+                 and (f.name in OWNED or f.stem == "sensitivities")]
+        for f in stale:
+            f.unlink()
+        for name in sorted(made):
+            os.replace(tmp / name, out / name)
+    log(f"written: {out}/{', '.join(sorted(made))}" + (f"; removed an earlier run's {', '.join(f.name for f in stale)}"
+                                                       if stale else ""))
     return result
 
 
 def run_measure(args) -> dict:
-    if args.threads:
+    if args.threads is not None:
         import torch
         torch.set_num_threads(args.threads)
     transform = dict(resize=args.resize, crop=args.crop, mean=args.mean, std=args.std)

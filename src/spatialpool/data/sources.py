@@ -44,6 +44,26 @@ class Transform:
     mean: tuple[float, ...] | None = None
     std: tuple[float, ...] | None = None
 
+    def __post_init__(self):
+        for key in ("resize", "crop"):  # a diffeomorphism's warp needs at least 2 pixels a side
+            value = getattr(self, key)
+            if value is not None and value < 2:
+                raise ValueError(f"{key} (--{key}) must be at least 2 pixels, got {value}")
+        for key in ("mean", "std"):
+            value = getattr(self, key)
+            if value is not None and len(value) == 0:
+                raise ValueError(f"{key} (--{key}) needs one value per channel, got none")
+        if self.std is not None and not all(v > 0 for v in self.std):
+            raise ValueError(f"std (--std) must be > 0 for every channel, got {list(self.std)}")
+
+    def check_channels(self, channels: int) -> None:
+        """ValueError unless mean and std give one value, or one per channel, of `channels`."""
+        for key in ("mean", "std"):
+            value = getattr(self, key)
+            if value is not None and len(value) not in (1, channels):
+                raise ValueError(f"{key} (--{key}) gives {len(value)} values for images of {channels} channels; "
+                                 f"give {channels} (or one for all)")
+
     def describe(self) -> str:
         parts = [f"resize {self.resize}" if self.resize else "", f"crop {self.crop}" if self.crop else ""]
         return ", ".join(p for p in parts if p) or "native size"

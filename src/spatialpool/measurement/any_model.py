@@ -81,7 +81,7 @@ class ProbeSettings:
     def __post_init__(self):
         if self.batch_size is None:  # frozen: the resolved size is what asdict() records
             object.__setattr__(self, "batch_size", default_batch_size(self.draws))
-        for key in ("size", "draws", "batch_size", "cut"):
+        for key in ("size", "draws", "batch_size"):
             if getattr(self, key) < 1:
                 raise ValueError(f"{key} must be >= 1, got {getattr(self, key)}")
         if self.cut < 2:
@@ -243,6 +243,27 @@ def correlations(outputs: pd.DataFrame, seed: int = 0, n_resamples: int = 2000, 
     return pd.DataFrame(rows)
 
 
+def distinct_names(models: Sequence[LoadedModel]) -> list[LoadedModel]:
+    """The models, each with a name no other has (tables and figures tell models apart by name):
+    a name shared by several gets what initialised each ("resnet18 [random (seed 0)]",
+    "resnet18 [trained.pt]"), then "#2", "#3", ... if that is shared too. Unique names stay."""
+    from dataclasses import replace
+    from pathlib import Path
+    names = [m.name for m in models]
+    out = []
+    for m in models:
+        if names.count(m.name) == 1:
+            out.append(m)
+            continue
+        weights = Path(m.weights).name if Path(m.weights).suffix else m.weights
+        out.append(replace(m, name=f"{m.name} [{weights}]"))
+    labels = [m.name for m in out]
+    for i, m in enumerate(out):
+        if labels.count(m.name) > 1:
+            out[i] = replace(m, name=f"{m.name} #{labels[:i + 1].count(m.name)}")
+    return out
+
+
 def measure_models(models: Sequence[LoadedModel], splits: ImageSplits, settings: ProbeSettings = ProbeSettings(),
                    layers: Sequence[str] | None = None, progress: bool = True, log=print) -> dict:
     """Every model on one probe set of one data pool.
@@ -257,8 +278,10 @@ def measure_models(models: Sequence[LoadedModel], splits: ImageSplits, settings:
     if not probe["in_temperature_range"]:
         log(f"warning: T = {probe['temperature']:.4g} lies outside Petrini et al.'s range "
             f"[{probe['T1']:.4g}, {probe['T2']:.4g}] for n = {probe['side']}, c = {settings.cut}")
-    for m in models:
+    for m in models:  # every model's shape and point selection, before any is measured
         check_input(m, probe["x"])
+        select_points(m.model, layers, log=lambda _: None)
+    models = distinct_names(models)
     tables, summaries = [], []
     n_classes = len(splits.classes)
     for m in models:

@@ -59,6 +59,10 @@ def _state_dict(path: str | os.PathLike) -> dict:
     try:
         state = torch.load(path, map_location="cpu", weights_only=True)
     except Exception as err:  # noqa: BLE001 - a damaged or foreign file, whatever the library says
+        if "weights_only" in str(err):  # torch's advice (load it unsafely) is not ours to give
+            raise RuntimeError(f"weights file {path} is not a readable state dict: not a torch file, damaged, or "
+                               "holding Python objects other than tensors (not unpickled here: that could run "
+                               "code). Save the weights with torch.save(model.state_dict(), path)") from None
         raise RuntimeError(f"weights file {path} is not a readable state dict ({type(err).__name__}: "
                            f"{str(err).splitlines()[0][:200]})") from None
     if isinstance(state, dict) and "state_dict" in state and isinstance(state["state_dict"], dict):

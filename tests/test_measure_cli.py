@@ -316,10 +316,72 @@ def test_the_output_folder_never_mixes_runs(tmp_path, capsys):
 
 
 def test_layer_selection_is_checked_for_every_model_before_any_is_measured(tmp_path, capsys, monkeypatch):
+    """Defect 18: `--layers 'layer1*'` fits resnet18 but not fcn2: the error names fcn2 and comes
+    before resnet18 is measured (was: resnet18 measured fully, then the error)."""
     import spatialpool.measurement.any_model as any_model
     monkeypatch.setattr(any_model, "measure_model", lambda *a, **k: (_ for _ in ()).throw(AssertionError("measured")))
+    err = _error(tmp_path, capsys, "torchvision:resnet18", "spatialpool:fcn2", "--data", "digits", "--size", "4",
+                 "--layers", "layer1*")
+    assert "--layers: model fcn2 (spatialpool:fcn2): layer selection 'layer1*' matches no module" in err
     err = _error(tmp_path, capsys, "spatialpool:lenet", "spatialpool:fcn2", "--data", "digits", "--layers", "features.*")
     assert "layer selection 'features.*' matches no module" in err
+
+
+def test_a_bad_out_is_named_up_front(tmp_path, capsys, monkeypatch):
+    """Defect 16: an --out that is a file, under a file or a broken link: one line naming --out,
+    before anything is loaded (was: FileExistsError / NotADirectoryError after the measurement)."""
+    _no_measuring(monkeypatch)
+    import spatialpool.data.sources as sources
+    monkeypatch.setattr(sources, "load_images", lambda *a, **k: pytest.fail("data loaded before --out was checked"))
+    afile = tmp_path / "afile"
+    afile.write_text("mine")
+    (tmp_path / "dangling").symlink_to(tmp_path / "gone")
+    for out, said in ((afile, f"--out {afile} is a file, not a folder"),
+                      (afile / "sub" / "deeper", f"--out {afile / 'sub' / 'deeper'} cannot be made: {afile} is a file"),
+                      (tmp_path / "dangling", f"--out {tmp_path / 'dangling'} is a broken link")):
+        assert main(["measure", "spatialpool:lenet", "--data", "digits", "--out", str(out), "--no-progress"]) == 2
+        lines = capsys.readouterr().err.strip().splitlines()
+        assert len(lines) == 1 and lines[0].startswith("spatialpool measure: error: --out") and said in lines[0]
+    assert afile.read_text() == "mine" and not (tmp_path / "gone").exists()
+
+
+def test_a_bad_format_leaves_an_earlier_run_untouched(tmp_path, capsys, monkeypatch):
+    """Defect 17: --formats jpgx is named before measuring, and the folder of an earlier run keeps
+    every byte (was: its tables overwritten, its old figure kept: a mixed folder)."""
+    out = tmp_path / "out"
+    args = ["--data", "digits", "--size", "4", "--out", str(out), "--no-progress"]
+    assert main(["measure", "spatialpool:fcn2", *args]) == 0
+    before = {f.name: f.read_bytes() for f in out.iterdir()}
+    _no_measuring(monkeypatch)
+    assert main(["measure", "spatialpool:lenet", *args, "--formats", "png", "jpgx"]) == 2
+    assert "--formats jpgx: not a figure format matplotlib writes" in capsys.readouterr().err
+    assert {f.name: f.read_bytes() for f in out.iterdir()} == before
+
+
+def test_a_stale_correlations_table_goes_and_user_files_stay(tmp_path):
+    """Defect 17: a run without --correlations into a folder with an earlier run's correlations.csv
+    and pdf figure removes them (they are not this run's); files the command never writes, even
+    with a similar name, stay."""
+    out = tmp_path / "out"
+    args = ["--data", "digits", "--size", "5", "--out", str(out), "--no-progress"]
+    assert main(["measure", "spatialpool:fcn2", "spatialpool:fcn4", "spatialpool:lenet", *args,
+                 "--correlations", "--bootstrap", "10", "--formats", "png", "pdf"]) == 0
+    assert (out / "correlations.csv").exists() and (out / "sensitivities.pdf").exists()
+    for name in ("sensitivities.txt", "correlations.csv.bak", "notes.md"):
+        (out / name).write_text("mine")
+    assert main(["measure", "spatialpool:fcn2", *args]) == 0
+    assert sorted(f.name for f in out.iterdir()) == ["correlations.csv.bak", "layers.csv", "notes.md", "outputs.csv",
+                                                     "probe.json", "sensitivities.png", "sensitivities.txt"]
+    assert all((out / n).read_text() == "mine" for n in ("sensitivities.txt", "correlations.csv.bak", "notes.md"))
+
+
+def test_a_failed_run_removes_the_folder_it_made(tmp_path, capsys, monkeypatch):
+    import spatialpool.figures.any_model as figures
+    monkeypatch.setattr(figures, "figure_models", lambda *a, **k: (_ for _ in ()).throw(RuntimeError("disk full")))
+    out = tmp_path / "new" / "out"
+    assert main(["measure", "spatialpool:fcn2", "--data", "digits", "--size", "4", "--out", str(out),
+                 "--no-progress"]) == 2
+    assert "disk full" in capsys.readouterr().err and not (tmp_path / "new").exists()
 
 
 def test_the_same_architecture_twice_gets_two_names(tmp_path):
@@ -336,29 +398,149 @@ def test_the_same_architecture_twice_gets_two_names(tmp_path):
     layers = pd.read_csv(out / "layers.csv")
     assert list(dict.fromkeys(layers.model)) == names
     assert (layers.groupby("model").size() == len(layers) // 2).all()
+    # two curves in the figure (was one zig-zag through both models' points)
+    import matplotlib.pyplot as plt
+
+    import spatialpool.figures.any_model as figures
+    drawn = []
+    original = plt.Axes.plot
+    try:
+        plt.Axes.plot = lambda ax, *a, **k: drawn.append(k["label"]) or original(ax, *a, **k)
+        figures.figure_models(layers, str(tmp_path / "again"), ["png"])
+        drawn_distinct = list(drawn)
+        drawn.clear()
+        same = layers.assign(model="resnet18")  # a hand-made table with one name for both
+        figures.figure_models(same, str(tmp_path / "same"), ["png"])
+    finally:
+        plt.Axes.plot = original
+    assert drawn_distinct == names * 3  # D, G, R panels
+    assert drawn == ["resnet18", "resnet18 #2"] * 3
     from spatialpool.measurement.any_model import distinct_names
     from spatialpool.models.sources import LoadedModel
     same = [LoadedModel("net", "x:y", None, "random (seed 0)")] * 3
     assert [m.name for m in distinct_names(same)] == [f"net [random (seed 0)] #{i}" for i in (1, 2, 3)]
 
 
+def _usage_error(tmp_path, capsys, *argv):
+    """An argparse error: exit code 2 with `spatialpool measure: error: argument --flag: ...`, nothing written."""
+    with pytest.raises(SystemExit) as stop:
+        _run(tmp_path, *argv)
+    assert stop.value.code == 2 and not (tmp_path / "out").exists()
+    err = capsys.readouterr().err
+    assert "spatialpool measure: error: argument --" in err
+    return err
+
+
 @pytest.mark.parametrize("argv,said", [
     (["--std", "0"], "std (--std) must be > 0 for every channel, got [0.0]"),
+    (["--std", "-1"], "std (--std) must be > 0 for every channel, got [-1.0]"),
     (["--std", "0.2,-1,0.2"], "std (--std) must be > 0 for every channel"),
-    (["--mean", "0.5,0.5"], "mean (--mean) gives 2 values for images of 3 channels"),
-    (["--crop", "1"], "crop (--crop) must be at least 2 pixels, got 1"),
-    (["--cut", "0"], "cut must be >= 2"),
-    (["--cut", "1"], "cut must be >= 2"),
+    (["--std", "inf"], "std (--std) must be finite numbers"),
+    (["--mean", "nan"], "mean (--mean) must be finite numbers"),
+    (["--mean", "0.5,0.5"], "mean (--mean) gives 2 values for images of 3 channels; give 3 (or one for all)"),
+    (["--std", "0.2,0.2"], "std (--std) gives 2 values for images of 3 channels"),
+    (["--device", "foo"], "device (--device) 'foo' is not a device"),
+    (["--device", "meta"], "device (--device) 'meta': give cpu, cuda"),
 ])
 def test_bad_transform_and_probe_values_are_named_before_any_measurement(tmp_path, capsys, monkeypatch, argv, said):
+    """Defects 20, 22: --std not > 0 (NaN results, exit 0, before) and --mean/--std of another length
+    than the channels (a bare torch broadcasting error, before) stop with the flag named."""
     _no_measuring(monkeypatch)
     assert said in _error(tmp_path, capsys, "spatialpool:lenet", "--data", "digits", *argv)
 
 
-@pytest.mark.parametrize("flag", ["--num-classes", "--threads", "--resize", "--crop"])
-def test_zero_is_not_the_default(tmp_path, capsys, flag):
-    """0 or a negative value is an error (argparse's), not a silent 'use the default'."""
-    for value in ("0", "-3"):
-        with pytest.raises(SystemExit) as stop:
-            _run(tmp_path, "spatialpool:lenet", "--data", "digits", flag, value)
-        assert stop.value.code == 2 and f"argument {flag}: must be >= 1, got {value}" in capsys.readouterr().err
+def test_a_cuda_device_that_is_not_there_is_named(tmp_path, capsys, monkeypatch):
+    _no_measuring(monkeypatch)
+    monkeypatch.setattr(torch.cuda, "device_count", lambda: 0)
+    assert "device (--device) 'cuda': torch sees no CUDA device" in _error(
+        tmp_path, capsys, "spatialpool:lenet", "--data", "digits", "--device", "cuda")
+    monkeypatch.setattr(torch.cuda, "device_count", lambda: 1)
+    assert "torch sees 1 CUDA device(s), cuda:0 to cuda:0" in _error(
+        tmp_path, capsys, "spatialpool:lenet", "--data", "digits", "--device", "cuda:1")
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
+    assert ProbeSettings(device="auto").device == "cpu"  # the schema's 'auto', recorded resolved
+
+
+def test_one_mean_and_std_for_every_channel_is_accepted(tmp_path):
+    """Defect 22: one value broadcasts over the channels (ImageSplits.normalise), so it is allowed."""
+    one = load_images("digits", Transform(mean=(0.5,), std=(0.25,)))
+    Transform(mean=(0.5,), std=(0.25,)).check_channels(3)
+    x = one.normalise(one.x_test[:2])
+    np.testing.assert_allclose(x.numpy(), ((one.x_test[:2].float() / one.scale - 0.5) / 0.25).numpy(), rtol=1e-6)
+    code, out = _run(tmp_path, "spatialpool:fcn2", "--data", "digits", "--size", "4", "--mean", "0.5", "--std", "0.25")
+    assert code == 0 and np.isfinite(pd.read_csv(out / "layers.csv").R).all()
+
+
+@pytest.mark.parametrize("flag,value,said", [
+    ("--num-classes", "0", "must be >= 2, got 0"), ("--num-classes", "1", "must be >= 2, got 1"),
+    ("--threads", "0", "must be >= 1, got 0"), ("--threads", "-3", "must be >= 1, got -3"),
+    ("--resize", "0", "must be at least 3 pixels, got 0"), ("--crop", "0", "must be at least 3 pixels, got 0"),
+    ("--crop", "-3", "must be at least 3 pixels, got -3"), ("--crop", "1", "must be at least 3 pixels, got 1"),
+    ("--crop", "2", "must be at least 3 pixels, got 2"), ("--resize", "2", "must be at least 3 pixels, got 2"),
+    ("--cut", "0", "must be >= 2, got 0"), ("--cut", "1", "must be >= 2, got 1"),
+    ("--size", "0", "must be >= 1, got 0"), ("--draws", "0", "must be >= 1, got 0"),
+    ("--batch-size", "0", "must be >= 1, got 0"), ("--bootstrap", "0", "must be >= 1, got 0"),
+    ("--seed", "-1", "must be >= 0, got -1"), ("--model-seed", "-1", "must be >= 0, got -1"),
+    ("--delta", "0", "must be a finite number > 0, got 0"), ("--delta", "inf", "must be a finite number > 0"),
+    ("--width-factor", "0", "must be a finite number > 0, got 0"),
+])
+def test_zero_is_not_the_default(tmp_path, capsys, monkeypatch, flag, value, said):
+    """Defects 21, 23: 0 or a value out of range is an error naming the flag (argparse's, exit 2),
+    not a silent 'use the default' nor a ZeroDivisionError (--crop -3, --crop 1, before); a side
+    must be at least 3 pixels (a diffeomorphism keeps the border fixed: at 2 nothing moves and
+    D = G = 0, R nan); --cut 0 and --cut 1 say the same."""
+    _no_measuring(monkeypatch)
+    err = _usage_error(tmp_path, capsys, "spatialpool:lenet", "--data", "digits", flag, value)
+    assert f"argument {flag}: {said}" in err
+
+
+def test_the_python_api_names_the_same_limits(tmp_path):
+    """Defects 20, 21, 23 for callers of measure_to_folder / the workflow's rule: the same limits,
+    ValueError naming the flag, before anything is loaded or written."""
+    from spatialpool.cli import measure_to_folder
+    out = tmp_path / "out"
+    for kwargs, said in ((dict(transform=dict(crop=2)), "crop (--crop) must be at least 3 pixels, got 2"),
+                         (dict(transform=dict(resize=0)), "resize (--resize) must be at least 3 pixels, got 0"),
+                         (dict(transform=dict(std=[0.0, 1.0, 1.0])), "std (--std) must be > 0"),
+                         (dict(probe=dict(cut=1)), "cut (--cut) must be >= 2"),
+                         (dict(probe=dict(cut=0)), "cut (--cut) must be >= 2"),
+                         (dict(probe=dict(size=0)), "size (--size) must be >= 1, got 0"),
+                         (dict(probe=dict(seed=-1)), "seed (--seed) must be >= 0"),
+                         (dict(probe=dict(delta=float("inf"))), "delta (--delta) must be a finite number > 0"),
+                         (dict(num_classes=0), "--num-classes must be >= 2, got 0"),
+                         (dict(width_factor=0.0), "--width-factor must be a finite number > 0"),
+                         (dict(model_seed=-1), "--model-seed must be >= 0"),
+                         (dict(correlations=True, bootstrap=0), "--bootstrap must be >= 1")):
+        with pytest.raises(ValueError) as err:
+            measure_to_folder(["spatialpool:nosucharch"], "nowhere", out, log=lambda m: None, **kwargs)
+        assert said in str(err.value), (kwargs, str(err.value))  # before the model or data is looked at
+    assert not out.exists()
+    with pytest.raises(ValueError, match=r"num_classes \(--num-classes\) must be >= 2, got 0"):
+        load_model("spatialpool:lenet", num_classes=0)  # was: 0 silently meant 10
+    with pytest.raises(ValueError, match="size \\(--size\\) 400 is larger than the pool"):
+        measure_models([load_model("spatialpool:fcn2")], load_images("digits"), ProbeSettings(size=400),
+                       progress=False, log=lambda m: None)
+
+
+def test_images_too_small_for_a_diffeomorphism_are_named(tmp_path, capsys, monkeypatch):
+    """Defect 21 for the data itself: a folder of 2 x 2 images (no --resize) would give D = G = 0."""
+    _no_measuring(monkeypatch)
+    tiny = _tree(tmp_path / "tiny", side=2)
+    err = _error(tmp_path, capsys, "spatialpool:fcn2", "--data", str(tiny))
+    assert "are 2 x 2 pixels; their side must be at least 3 pixels" in err and "--resize" in err
+
+
+def test_a_weights_file_that_is_not_a_state_dict_is_named(tmp_path, capsys, monkeypatch):
+    """Defect 23: a text file, a pickle of other objects or a damaged zip: the file named and what
+    was expected, without torch's advice to load it with weights_only=False (not followed: that
+    could run code)."""
+    _no_measuring(monkeypatch)
+    import pickle
+    (tmp_path / "text.pt").write_text("not weights")
+    (tmp_path / "other.pkl").write_bytes(pickle.dumps({"x": Image.new("RGB", (1, 1))}))
+    (tmp_path / "zip.pt").write_bytes(b"PK\x03\x04 damaged")
+    for name in ("text.pt", "other.pkl", "zip.pt"):
+        err = _error(tmp_path, capsys, "torchvision:resnet18", "--weights", str(tmp_path / name), "--data", "digits")
+        assert f"weights file {tmp_path / name} is not a readable state dict" in err
+        assert "torch.save(model.state_dict(), path)" in err
+        assert "weights_only" not in err and "Traceback" not in err and len(err.strip().splitlines()) == 1

@@ -55,6 +55,7 @@ def test_probe_and_imagenet(images):
 
 
 def test_paper_dry_run_lists_the_full_image_grid(tmp_path, images):
+    (tmp_path / "data/imagenet/val").mkdir(parents=True)  # without it ImageNet is left out (tests/test_targets.py)
     run = subprocess.run(
         [sys.executable, "-m", "snakemake", "-s", str(ROOT / "Snakefile"), "--directory", str(tmp_path),
          "--configfile", str(ROOT / "configs/paper.yaml"), "-n"],

@@ -511,6 +511,18 @@ def model_measurement_inputs(wildcards):
     return model_measurement_files(MODEL_MEASUREMENTS[wildcards.entry])
 
 
+def model_measurement_lineage(name):
+    """The training settings of the workflow's own nets an entry measures (checkpoint:PATH under
+    the image training's outputs), by path: a retrained net reruns the entry."""
+    nets = {}
+    for spec in MODEL_MEASUREMENTS[name]["models"]:
+        kind, _, path = spec.partition(":")
+        m = re.fullmatch(rf"{re.escape(IM)}/train/([^/]+)/([^/]+)/noise([^/]+)/seed(\d+)\.pt", path)
+        if kind == "checkpoint" and m and m[1] in IMAGE_GROUPS and m[2] in IMAGE_GROUPS[m[1]]["archs"]:
+            nets[path] = image_trained(m[1], m[2], m[3])
+    return nets
+
+
 def model_measurement_outputs():
     return [
         f"{RESULTS}/model_measurements/{e}/{f}"

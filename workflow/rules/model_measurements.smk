@@ -31,6 +31,7 @@ rule measure_models:
     threads: 1
     params:
         entry=lambda w: canonical(MODEL_MEASUREMENTS[w.entry]),
+        upstream=lambda w: upstream(model_measurement_lineage(w.entry)),
     script:
         "../scripts/measure_models.py"
 

@@ -20,11 +20,14 @@ crop for odd margins); without either, a folder's images must all have the first
 folder the per-channel mean and std of the pool itself.
 
 Errors name the problem: FileNotFoundError for a missing path, ValueError for an unknown source,
-an empty folder or images of mixed sizes without a resize rule.
+an empty folder, images of mixed sizes without a resize rule, or a bad transform (``Transform``:
+resize or crop under MIN_SIDE pixels, mean or std empty or not finite, std not > 0, and
+``check_channels``: mean or std of another length than the images' channels).
 """
 from __future__ import annotations
 
 import io
+import math
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
@@ -33,6 +36,15 @@ import torch
 import torch.nn.functional as F_
 
 from spatialpool.data.images import ImageSplits, load_cifar10, load_digits_images
+
+
+MIN_SIDE = 3  # a diffeomorphism keeps the border fixed (diffeo.py): at 2 pixels a side nothing moves, D = G = 0
+
+
+def side_problem(value: int) -> str:
+    """Why an image side of `value` pixels cannot be measured (for value < MIN_SIDE)."""
+    return (f"must be at least {MIN_SIDE} pixels, got {value}: a diffeomorphism keeps the image's border fixed, "
+            f"so it needs a pixel inside it")
 
 
 @dataclass(frozen=True)
@@ -45,14 +57,18 @@ class Transform:
     std: tuple[float, ...] | None = None
 
     def __post_init__(self):
-        for key in ("resize", "crop"):  # a diffeomorphism's warp needs at least 2 pixels a side
+        """ValueError naming the field (and its command-line flag): resize or crop under MIN_SIDE
+        pixels, an empty or non-finite mean or std, a std not > 0."""
+        for key in ("resize", "crop"):
             value = getattr(self, key)
-            if value is not None and value < 2:
-                raise ValueError(f"{key} (--{key}) must be at least 2 pixels, got {value}")
+            if value is not None and value < MIN_SIDE:
+                raise ValueError(f"{key} (--{key}) {side_problem(value)}")
         for key in ("mean", "std"):
             value = getattr(self, key)
             if value is not None and len(value) == 0:
                 raise ValueError(f"{key} (--{key}) needs one value per channel, got none")
+            if value is not None and not all(math.isfinite(v) for v in value):
+                raise ValueError(f"{key} (--{key}) must be finite numbers, got {list(value)}")
         if self.std is not None and not all(v > 0 for v in self.std):
             raise ValueError(f"std (--std) must be > 0 for every channel, got {list(self.std)}")
 
@@ -160,6 +176,18 @@ def load_images(source: str, transform: Transform = Transform(), log=print) -> I
         raise FileNotFoundError(f"data source {source!r} is neither 'digits', 'cifar10:PATH' nor an existing "
                                 "image folder or archive")
     return _folder(path, t, log)
+
+
+def check_side(splits: ImageSplits) -> None:
+    """ValueError unless the pool's images are square with at least MIN_SIDE pixels a side, as the
+    probe's diffeomorphisms need (n x n images, a pixel inside the fixed border)."""
+    h, w = (int(v) for v in splits.x_test.shape[-2:])
+    label = splits.info.get("label", splits.name)
+    if h != w:
+        raise ValueError(f"the images of {label} are {h} x {w} pixels, not square; give --resize and/or --crop")
+    if h < MIN_SIDE:
+        raise ValueError(f"the images of {label} are {h} x {w} pixels; their side {side_problem(h)}. "
+                         f"Enlarge them with --resize {MIN_SIDE} or more")
 
 
 def describe(splits: ImageSplits) -> str:

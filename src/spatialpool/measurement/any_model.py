@@ -38,6 +38,7 @@ import torch
 from torch import nn
 
 from spatialpool.data.images import ImageSplits
+from spatialpool.data.sources import check_side
 from spatialpool.measurement.estimator import SKIPPED_TYPES, default_points, measure_batches
 from spatialpool.measurement.images import annotate_layers, natural_probe
 from spatialpool.models.sources import LoadedModel
@@ -68,7 +69,12 @@ class ProbeSettings:
     """size: probe images; draws: perturbations per image; seed: the probe's seed (images and
     perturbations); delta: the diffeomorphism's nominal displacement (pixels); cut: its highest
     mode c; batch_size: probe images per forward pass (None: default_batch_size(draws)); dtype:
-    of the model and the sums ("float64" as in the workflow); device: "cpu", "cuda", ..."""
+    of the model and the sums ("float64" as in the workflow); device: "cpu", "cuda", "cuda:<index>",
+    "mps" or "auto" (CUDA when torch sees a GPU, else the CPU; recorded resolved).
+
+    ValueError naming the field and its command-line flag: size, draws or batch_size < 1, seed < 0,
+    cut < 2, delta not a finite number > 0, another dtype, a device torch does not know or that
+    is not available here."""
     size: int = 200
     draws: int = 1
     seed: int = 0
@@ -79,17 +85,46 @@ class ProbeSettings:
     device: str = "cpu"
 
     def __post_init__(self):
+        for key in ("size", "draws", "batch_size"):
+            value = getattr(self, key)
+            if value is not None and value < 1:
+                raise ValueError(f"{key} (--{key.replace('_', '-')}) must be >= 1, got {value}")
         if self.batch_size is None:  # frozen: the resolved size is what asdict() records
             object.__setattr__(self, "batch_size", default_batch_size(self.draws))
-        for key in ("size", "draws", "batch_size"):
-            if getattr(self, key) < 1:
-                raise ValueError(f"{key} must be >= 1, got {getattr(self, key)}")
+        if self.seed < 0:
+            raise ValueError(f"seed (--seed) must be >= 0, got {self.seed}")
         if self.cut < 2:
-            raise ValueError(f"cut must be >= 2 (ln c > 0), got {self.cut}")
-        if not self.delta > 0:
-            raise ValueError(f"delta must be > 0, got {self.delta}")
+            raise ValueError(f"cut (--cut) must be >= 2 (ln c > 0), got {self.cut}")
+        if not (math.isfinite(self.delta) and self.delta > 0):
+            raise ValueError(f"delta (--delta) must be a finite number > 0, got {self.delta}")
         if self.dtype not in ("float64", "float32"):
-            raise ValueError(f"dtype must be float64 or float32, got {self.dtype!r}")
+            raise ValueError(f"dtype (--dtype) must be float64 or float32, got {self.dtype!r}")
+        object.__setattr__(self, "device", check_device(self.device))
+
+
+def check_device(name: str) -> str:
+    """The device a name means ("auto": CUDA when torch sees a GPU, else the CPU), as a string;
+    ValueError naming --device for a name torch does not know or a device not available here."""
+    if name == "auto":
+        return "cuda" if torch.cuda.is_available() else "cpu"
+    try:
+        device = torch.device(name)
+    except (RuntimeError, TypeError):
+        raise ValueError(f"device (--device) {name!r} is not a device: give cpu, cuda, cuda:<index>, mps "
+                         "or auto") from None
+    if device.type == "cuda":
+        count = torch.cuda.device_count()
+        if count == 0:
+            raise ValueError(f"device (--device) {name!r}: torch sees no CUDA device here; give cpu (or auto)")
+        if device.index is not None and device.index >= count:
+            raise ValueError(f"device (--device) {name!r}: torch sees {count} CUDA device(s), "
+                             f"cuda:0 to cuda:{count - 1}")
+    elif device.type == "mps":
+        if not torch.backends.mps.is_available():
+            raise ValueError(f"device (--device) {name!r}: MPS is not available here; give cpu (or auto)")
+    elif device.type != "cpu":
+        raise ValueError(f"device (--device) {name!r}: give cpu, cuda, cuda:<index>, mps or auto")
+    return name
 
 
 def select_points(model: nn.Module, layers: Sequence[str] | None = None, log=print) -> list[str]:
@@ -151,7 +186,12 @@ class _Progress:
 
 
 def make_probe(splits: ImageSplits, settings: ProbeSettings) -> dict:
-    """The probe set (module docstring) and its temperature check."""
+    """The probe set (module docstring) and its temperature check. ValueError if the images are
+    too small for a diffeomorphism (data/sources.check_side) or fewer than the probe's size."""
+    check_side(splits)
+    if settings.size > len(splits.x_test):
+        raise ValueError(f"size (--size) {settings.size} is larger than the pool of "
+                         f"{splits.info.get('label', splits.name)} ({len(splits.x_test)} images)")
     probe = natural_probe(splits, settings.size, settings.draws, settings.seed, settings.delta, settings.cut)
     t1, t2 = temperature_bounds(probe["side"], settings.cut)
     probe.update(T1=t1, T2=t2, in_temperature_range=bool(t1 <= probe["temperature"] <= t2))
@@ -270,8 +310,11 @@ def measure_models(models: Sequence[LoadedModel], splits: ImageSplits, settings:
 
     Returns {"layers": the models' layer tables stacked (plus the probe's description, data label,
     temperature and its range), "outputs": one summary row per model, "probe": the probe's
-    settings}. ValueError before any measurement if a model does not accept the images' shape;
-    the temperature range is checked and a T outside it logged.
+    settings}. ValueError before any measurement if the images are too small or too few for the
+    probe (make_probe), a model does not accept the images' shape, or the layer selection matches
+    nothing in any one model (every model is checked before the first is measured); models of the
+    same name get distinct labels (distinct_names). The temperature range is checked and a T
+    outside it logged.
     """
     probe = make_probe(splits, settings)
     label = splits.info.get("label", splits.name)
@@ -280,7 +323,10 @@ def measure_models(models: Sequence[LoadedModel], splits: ImageSplits, settings:
             f"[{probe['T1']:.4g}, {probe['T2']:.4g}] for n = {probe['side']}, c = {settings.cut}")
     for m in models:  # every model's shape and point selection, before any is measured
         check_input(m, probe["x"])
-        select_points(m.model, layers, log=lambda _: None)
+        try:
+            select_points(m.model, layers, log=lambda _: None)
+        except ValueError as err:
+            raise ValueError(f"--layers: model {m.name} ({m.spec}): {err}") from None
     models = distinct_names(models)
     tables, summaries = [], []
     n_classes = len(splits.classes)

@@ -21,7 +21,9 @@ do not fit the model.
 from __future__ import annotations
 
 import importlib
+import math
 import os
+import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -57,14 +59,17 @@ def _state_dict(path: str | os.PathLike) -> dict:
     if not path.is_file():
         raise FileNotFoundError(f"weights file {path} does not exist")
     try:
-        state = torch.load(path, map_location="cpu", weights_only=True)
+        with warnings.catch_warnings():  # torch's note on a plain pickle's protocol: the error below says it
+            warnings.filterwarnings("ignore", message=".*pickle protocol.*")
+            state = torch.load(path, map_location="cpu", weights_only=True)
     except Exception as err:  # noqa: BLE001 - a damaged or foreign file, whatever the library says
         if "weights_only" in str(err):  # torch's advice (load it unsafely) is not ours to give
             raise RuntimeError(f"weights file {path} is not a readable state dict: not a torch file, damaged, or "
                                "holding Python objects other than tensors (not unpickled here: that could run "
                                "code). Save the weights with torch.save(model.state_dict(), path)") from None
-        raise RuntimeError(f"weights file {path} is not a readable state dict ({type(err).__name__}: "
-                           f"{str(err).splitlines()[0][:200]})") from None
+        first = (str(err).splitlines() or [""])[0].split(". ")[0][:200]  # torch's first sentence, not its advice
+        raise RuntimeError(f"weights file {path} is not a readable state dict ({type(err).__name__}: {first}); "
+                           "expected a file written by torch.save(model.state_dict(), path)") from None
     if isinstance(state, dict) and "state_dict" in state and isinstance(state["state_dict"], dict):
         state = state["state_dict"]  # a common wrapping of saved weights
     if not isinstance(state, dict):
@@ -135,8 +140,8 @@ def _project(arch: str, width_factor: float, num_classes: int | None, seed: int,
     if arch not in registry.image_architectures():
         raise ValueError(f"unknown architecture {arch!r}; this project's: {registry.image_architectures()}")
     torch.manual_seed(seed)
-    spec = dict(name=arch, width_factor=width_factor, num_classes=num_classes or 10, in_channels=3,
-                input_size=input_size)
+    spec = dict(name=arch, width_factor=width_factor, num_classes=10 if num_classes is None else num_classes,
+                in_channels=3, input_size=input_size)
     return LoadedModel(arch, f"spatialpool:{arch}", _no_inplace(registry.build(spec)), f"random (seed {seed})",
                        None, dict(width_factor=width_factor))
 
@@ -171,7 +176,14 @@ def load_model(spec: str, weights: str | None = None, num_classes: int | None = 
     weights fix their own); seed: torch's seed before a random initialisation; width_factor: for
     this project's architectures, built for input_size x input_size RGB images; state /
     checkpoint_seed: which weights of a workflow checkpoint (None: its first seed).
+
+    ValueError (module docstring), also for num_classes < 2 or width_factor not a finite number > 0
+    (0 is not "the default"); FileNotFoundError; RuntimeError for weights that do not fit.
     """
+    if num_classes is not None and num_classes < 2:
+        raise ValueError(f"num_classes (--num-classes) must be >= 2, got {num_classes}")
+    if not (math.isfinite(width_factor) and width_factor > 0):
+        raise ValueError(f"width_factor (--width-factor) must be a finite number > 0, got {width_factor}")
     kind, sep, rest = spec.partition(":")
     if not sep or not rest:
         raise ValueError(f"model {spec!r}: expected torchvision:NAME, spatialpool:ARCH, checkpoint:PATH "

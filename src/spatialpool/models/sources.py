@@ -78,8 +78,9 @@ def _state_dict(path: str | os.PathLike) -> dict:
 
 
 def _load_state(model: nn.Module, path, label: str) -> None:
+    state = _state_dict(path)  # its own errors say what is wrong with the file
     try:
-        model.load_state_dict(_state_dict(path))
+        model.load_state_dict(state)
     except RuntimeError as err:
         detail = " ".join(line.strip() for line in str(err).splitlines()[:3])
         hint = (" (weights trained for another number of classes: give it with --num-classes, e.g. 1000 for "
@@ -192,7 +193,8 @@ def load_model(spec: str, weights: str | None = None, num_classes: int | None = 
         return _torchvision(rest, weights, num_classes, seed)
     if kind == "spatialpool":
         if weights is not None:
-            raise ValueError("spatialpool:ARCH is randomly initialised; give a workflow checkpoint as checkpoint:PATH")
+            raise ValueError(f"spatialpool:{rest} is randomly initialised (no --weights); give a workflow "
+                             "checkpoint as checkpoint:PATH")
         return _project(rest, width_factor, num_classes, seed, input_size)
     if kind == "checkpoint":
         return _checkpoint(rest, checkpoint_seed, state)

@@ -4,6 +4,7 @@ import re
 import sys
 
 from snakemake.exceptions import WorkflowError
+from snakemake.io import regex_from_filepattern
 
 from spatialpool import image_workflow as IW
 from spatialpool.config import PARTS, format_problems, keyed, model_measurement_files, problems
@@ -515,11 +516,12 @@ def model_measurement_lineage(name):
     """The training settings of the workflow's own nets an entry measures (checkpoint:PATH under
     the image training's outputs), by path: a retrained net reruns the entry."""
     nets = {}
+    produced = regex_from_filepattern(f"{IM}/train/{NET}.pt")  # rule image_train's output
     for spec in MODEL_MEASUREMENTS[name]["models"]:
         kind, _, path = spec.partition(":")
-        m = re.fullmatch(rf"{re.escape(IM)}/train/([^/]+)/([^/]+)/noise([^/]+)/seed(\d+)\.pt", path)
-        if kind == "checkpoint" and m and m[1] in IMAGE_GROUPS and m[2] in IMAGE_GROUPS[m[1]]["archs"]:
-            nets[path] = image_trained(m[1], m[2], m[3])
+        m = re.match(produced, path) if kind == "checkpoint" else None
+        if m and m["group"] in IMAGE_GROUPS and m["arch"] in IMAGE_GROUPS[m["group"]]["archs"]:
+            nets[path] = image_trained(m["group"], m["arch"], m["noise"])
     return nets
 
 

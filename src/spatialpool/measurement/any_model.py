@@ -44,6 +44,7 @@ from spatialpool.measurement.images import annotate_layers, natural_probe
 from spatialpool.models.sources import LoadedModel
 from spatialpool.perturbations.diffeo import temperature_bounds
 from spatialpool.perturbations.registry import batches_of
+from spatialpool.runtime import pick_device
 
 
 MIN_BOOTSTRAP_MODELS = 5  # a percentile bootstrap over fewer models is mostly degenerate resamples
@@ -106,7 +107,7 @@ def check_device(name: str) -> str:
     """The device a name means ("auto": CUDA when torch sees a GPU, else the CPU), as a string;
     ValueError naming --device for a name torch does not know or a device not available here."""
     if name == "auto":
-        return "cuda" if torch.cuda.is_available() else "cpu"
+        return str(pick_device("auto"))
     try:
         device = torch.device(name)
     except (RuntimeError, TypeError):

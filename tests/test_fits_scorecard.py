@@ -271,3 +271,20 @@ def test_no_selected_seed_gives_verdicts_not_errors(tmp_path):
     card = pd.DataFrame(experiment_rows(**kw))
     assert len(card) > 10 and not card.passed.any()
     assert set(card.verdict) <= {"not reproduced", "not enough data", "not tested", "uninformative"}
+    gates = set(card[card.claim.str.contains("every justified window")].gate)
+    assert gates == {"no fit window scanned: no seed was selected (no trained net interpolated)"}
+
+
+def test_an_untested_scaling_row_names_why_no_window_is_justified():
+    """Three causes, each named: no window scanned (above), the premise (homogeneous mean filters)
+    failing everywhere, the exact network off the law wherever the premise holds."""
+    kw = _inputs()
+    w = kw["windows"]
+    kw["windows"] = w.assign(premise=False, justified=False)
+    gate = _row(pd.DataFrame(experiment_rows(**kw)), "exponent of D_k against").gate
+    assert gate == "no window where the trained nets' mean filters are homogeneous (the theory's premise)"
+    kw["windows"] = w.assign(justified=False)
+    card = pd.DataFrame(experiment_rows(**kw))
+    r = _row(card, "exponent of D_k against")
+    assert r.gate == "no window where the exact spatial-pooling network follows the law" and r.verdict == "not tested"
+    assert _row(_card(), "exponent of D_k against").gate == ""

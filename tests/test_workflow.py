@@ -42,7 +42,13 @@ GOLDEN = ROOT / "tests/golden/tiny_scorecard.csv"
 def test_scorecard_keeps_its_golden_claims_and_verdicts(finished):
     """The tiny run's claims and verdicts, recorded before the one-pipeline refactor: a refactor
     that changes a number enough to flip a verdict, drops a claim or renames one fails here. A
-    deliberate change of the science regenerates the file from a tiny run (its columns below)."""
+    deliberate change of the science regenerates the file from a tiny run (its columns below).
+
+    The tiny nets do not interpolate, so the exponent rows here are judged on no selected seed;
+    the fits and their verdicts are tested on synthetic tables (tests/test_fits_scorecard.py).
+    Tiny nets that do interpolate (width 12, lr 0.05, 2000 steps; tried 2026-12-05) made a
+    golden file that depends on the CPU: with PyTorch's kernels capped at AVX their float32
+    training reached t* 24-56 steps apart and flipped one verdict of 80 (a seed's test error)."""
     cols = ["section", "claim", "experiment", "verdict"]
     card = pd.read_csv(finished / "results/tables/scorecard.csv")[cols].sort_values(cols[:3]).reset_index(drop=True)
     golden = pd.read_csv(GOLDEN)[cols].sort_values(cols[:3]).reset_index(drop=True)

@@ -74,6 +74,18 @@ def scaling(windows: pd.DataFrame, state: str, measure: str, configured: tuple[i
     return ok, len(just), (float(just.exponent.min()), float(just.exponent.max()))
 
 
+def unjustified_reason(windows: pd.DataFrame, state: str, measure: str) -> str:
+    """Why no window is justified for a state's measure (fits.window_table's definition): the first
+    of no window scanned (no selected seed), the premise failing in every window (the trained
+    mean filters are not homogeneous there), or the exact network off the law wherever the premise holds."""
+    w = windows[(windows.state == state) & (windows.measure == measure)]
+    if w.empty:
+        return "no fit window scanned: no seed was selected (no trained net interpolated)"
+    if not w.premise.astype(bool).any():
+        return "no window where the trained nets' mean filters are homogeneous (the theory's premise)"
+    return "no window where the exact spatial-pooling network follows the law"
+
+
 def holding(windows: pd.DataFrame, state: str, measure: str, tol: dict) -> tuple[int, int]:
     """(justified windows where the state's exponent agrees with the prediction, justified windows)."""
     w = windows[(windows.state == state) & (windows.measure == measure) & windows.justified.astype(bool)]
@@ -165,7 +177,7 @@ def experiment_rows(name: str, exp: dict, fits: pd.DataFrame, windows: pd.DataFr
                         too_wide=wide,
                         effect=(f["exponent"] - pred) / abs(pred) if pred else f["exponent"],
                         control=control, control_measured=fi["exponent"], control_passed=ok_init,
-                        gate="" if n_just else "no window where the exact spatial-pooling network follows the law",
+                        gate="" if n_just else unjustified_reason(fw, "final", m),
                         criterion=f"mean exponent within {rel:.0%} of the prediction (|.| <= {tol['flat_tolerance']} "
                                   f"if 0), with its t-interval inside that band (else: not enough data), "
                                   f"on {window(m)} and on all {n_just} justified windows (holds on {n_hold}; range {lo_e:.3g} to "

@@ -47,8 +47,9 @@ def test_scorecard_keeps_its_golden_claims_and_verdicts(finished):
     The tiny nets do not interpolate, so the exponent rows here are judged on no selected seed;
     the fits and their verdicts are tested on synthetic tables (tests/test_fits_scorecard.py).
     Tiny nets that do interpolate (width 12, lr 0.05, 2000 steps; tried 2026-12-05) made a
-    golden file that depends on the CPU: with PyTorch's kernels capped at AVX their float32
-    training reached t* 24-56 steps apart and flipped one verdict of 80 (a seed's test error)."""
+    golden file that depends on the CPU: with PyTorch's kernels capped at AVX2 their float32
+    training reached t* 24-56 steps apart, and capped at AVX one verdict of 80 flipped (a seed's
+    test error)."""
     cols = ["section", "claim", "experiment", "verdict"]
     card = pd.read_csv(finished / "results/tables/scorecard.csv")[cols].sort_values(cols[:3]).reset_index(drop=True)
     golden = pd.read_csv(GOLDEN)[cols].sort_values(cols[:3]).reset_index(drop=True)

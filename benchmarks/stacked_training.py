@@ -5,12 +5,12 @@ plain nn.Module loop (`training.train`), same data, same protocol, same number o
 
 Two regimes are timed, because a run spends almost all its steps after interpolation, where
 most minibatches have an exactly zero hinge gradient and the stacked loop skips their backward
-pass (training.train_seeds): 'from init' (the first --steps steps) and 'after interpolation'
-(--steps steps from the weights reached after --warm-steps steps, t* being about 200 steps).
-The projected ratio over a whole default-config run weights the two by the measured t* and the
-run's length. Both sides run in this process, alternately, and the median of the repeats is
-kept (the machines are noisy). The last line is the projection for the default task-1 net;
-task 2's is printed above it.
+pass, or runs it on the seeds whose minibatch is not idle only (training.train_seeds): 'from
+init' (the first --steps steps) and 'after interpolation' (--steps steps from the weights
+reached after --warm-steps steps, t* being about 200 steps). The projected ratio over a whole
+default-config run weights the two by the measured t* and the run's length. Both sides run in
+this process, alternately, and the median of the repeats is kept (the machines are noisy).
+The last line is the projection for the default task-1 net; task 2's is printed above it.
 """
 from __future__ import annotations
 
@@ -69,7 +69,7 @@ def time_sides(exp, xy, n_seeds, steps, repeats, states=None):
         start = time.perf_counter()
         res = train_seeds(list(nets), *xy, cfg, list(batch_seeds), log=lambda m: None)
         stacked.append(time.perf_counter() - start)
-    idle = res[0].summary["idle_steps"] / steps
+    idle = (res[0].summary["idle_steps"] / steps, res[0].summary["subset_steps"] / steps)
     return statistics.median(plain), statistics.median(stacked), idle
 
 
@@ -104,7 +104,8 @@ def main():
             per_step[regime] = (plain / args.steps, stacked / args.steps)
             print(f"{name} (width {exp['net']['width']}), {regime}: plain {seed_steps / plain:.0f} seed-steps/s, "
                   f"stacked {seed_steps / stacked:.0f} seed-steps/s ({plain / stacked:.2f}x; "
-                  f"{100 * idle:.0f}% idle steps skipped)")
+                  f"{100 * idle[0]:.0f}% of the steps with no backward pass, {100 * idle[1]:.0f}% with one "
+                  f"on the active seeds only)")
         f = min(t_star / run_steps, 1.0)
         cost = [f * a + (1 - f) * b for a, b in zip(per_step["from init"], per_step["after interpolation"])]
         ratios[name] = cost[0] / cost[1]

@@ -10,8 +10,9 @@ from spatialpool.training.checkpoints import load_checkpoint
 
 SD = "results/scale_detection"
 TARGET = f"{SD}/collected/task1_relu.csv"
-# properties of a block, not of a seed: its size, wall time, and the steps idle for all its seeds
-BLOCK_COLUMNS = ["wall_s", "stacked_seeds", "idle_steps"]
+# properties of a block, not of a seed: its size, wall time, the steps idle for all its seeds and
+# those whose backward pass ran on some of its seeds only
+BLOCK_COLUMNS = ["wall_s", "stacked_seeds", "idle_steps", "subset_steps"]
 
 
 def _config(tmp_path, name, seeds, block_size=4):

@@ -7,7 +7,7 @@ from spatialpool.data.scale_detection import Task, make_dataset, render
 from spatialpool.models.simple_cnn import SimpleCNN
 from spatialpool.models.stacked import StackedCNN, channels_last
 from baselines import train_one_seed as train
-from spatialpool.training.scale_detection import TrainConfig, init_seeds, sgd_step, train_seeds
+from spatialpool.training.scale_detection import TrainConfig, init_seeds, sgd_step, subset_pass_pays, train_seeds
 
 TASK1 = Task("distance", 32, 11, 4)
 ARCHS = [dict(depth=6, width=8, filter_size=3, stride=1, activation="relu"),
@@ -32,6 +32,30 @@ def test_stacked_forward_equals_each_seed(arch):
     out = stack(torch.stack([channels_last(xs) for xs in x]))
     for s, net in enumerate(nets):
         torch.testing.assert_close(out[s], net(x[s]), rtol=1e-12, atol=1e-12)
+
+
+@pytest.mark.parametrize("arch", ARCHS)
+def test_a_seed_subset_is_bitwise_its_rows_of_the_whole_stack(arch):
+    """The training loop runs its backward pass on the active seeds only (forward's `seeds`):
+    their outputs and gradients must be bitwise those of the whole stack, and every other seed's
+    gradient exactly zero (float32, CPU, as the workflow trains)."""
+    stack = StackedCNN([n for n, _ in _nets(arch, range(4), torch.float32)])
+    x = torch.stack([channels_last(xs) for xs in torch.randn(4, 6, 1, 32)])
+    w = torch.randn(4, 6)  # a generic upstream gradient per seed and image
+    for subset in ([2], [0, 3], [1, 2, 3]):
+        seeds = torch.tensor(subset)
+        stack.zero_grad(set_to_none=True)
+        full = stack(x)
+        (full[seeds] * w[seeds]).sum().backward()  # the whole stack's pass, other seeds' terms left out
+        whole = [p.grad.clone() for p in stack.parameters()]
+        stack.zero_grad(set_to_none=True)
+        part = stack(x[seeds], seeds)
+        assert torch.equal(part, full[seeds].detach())
+        (part * w[seeds]).sum().backward()
+        others = [s for s in range(4) if s not in subset]
+        for a, b in zip(whole, stack.parameters()):
+            assert torch.equal(a[seeds], b.grad[seeds])
+            assert torch.equal(b.grad[others], torch.zeros_like(b.grad[others]))
 
 
 @pytest.mark.parametrize("filter_size", [2, 3, 4, 5])
@@ -185,21 +209,56 @@ def test_stacked_training_is_bitwise_reproducible_in_float32():
         assert all(torch.equal(a.final_state[k], b.final_state[k]) for k in a.final_state)
 
 
-def test_skipping_idle_backward_passes_changes_nothing():
+@pytest.mark.parametrize("n_seeds", [1, 3])
+def test_timing_the_subset_pass_touches_no_weight(n_seeds):
+    """train_seeds times its two ways of stepping after interpolation on a real minibatch before
+    training: the timing must leave the weights as they were and no gradient behind, and a single
+    seed has no subset to pass (never 'pays')."""
+    stack = StackedCNN([n for n, _ in _nets(ARCH1, range(n_seeds), torch.float32)])
+    before = {k: v.clone() for k, v in stack.state_dict().items()}
+    x = torch.randn(n_seeds, 8, 32, 1)
+    y = torch.sign(torch.randn(n_seeds, 8))
+    pays, subset_ms, whole_ms = subset_pass_pays(stack, x, y, repeats=3)
+    assert subset_ms > 0 and whole_ms > 0
+    assert all(torch.equal(v, before[k]) for k, v in stack.state_dict().items())
+    assert all(p.grad is None for p in stack.parameters())
+    if n_seeds == 1:
+        assert pays is False
+
+
+def test_skipping_idle_backward_passes_changes_nothing(monkeypatch):
     """After interpolation most minibatches have all margins >= 1 and an exactly zero gradient;
-    skipping their backward pass must leave every weight bitwise unchanged (float32, CPU)."""
+    skipping their backward pass, for the whole stack or for the idle seeds only, must leave
+    every weight bitwise unchanged (float32, CPU). Three seeds, so that every path of a step is
+    taken: graph for all, a look without autograd first, a backward pass of a subset; and the
+    same without the look (active_seeds_backward=False, what the timing chooses for small nets)."""
     cfg = TrainConfig(lr=0.03, weight_decay=0.05, stop="decay_times", stop_value=1.2, max_steps=3000,
                       anneal_fraction=0.2, log_every_epochs=20)
     data = _data(torch.float32)
+    passes = []  # per run, the (autograd on, seeds passed) of every training forward pass
+    forward = StackedCNN.forward
+
+    def recorded(self, x, seeds=None):
+        if len(x[0]) == cfg.batch_size:  # a minibatch, not an evaluation
+            passes[-1].add((torch.is_grad_enabled(), None if seeds is None else len(seeds)))
+        return forward(self, x, seeds)
+
+    monkeypatch.setattr(StackedCNN, "forward", recorded)
     runs = []
-    for skip in (False, True):
-        nets, batch_seeds = zip(*_nets(ARCH1, range(2), torch.float32))
+    for skip, subset in ((False, False), (True, True), (True, False)):
+        passes.append(set())
+        nets, batch_seeds = zip(*_nets(ARCH1, range(3), torch.float32))
         runs.append(train_seeds(list(nets), *data, cfg, list(batch_seeds), log=lambda m: None,
-                                skip_idle_backward=skip))
-    full, skipped = runs
-    assert full[0].summary["idle_steps"] == 0
+                                skip_idle_backward=skip, active_seeds_backward=subset))
+    assert passes[0] == passes[2] == {(True, None)}, passes
+    assert passes[1] >= {(True, None), (False, None), (True, 1), (True, 2)}, passes
+    full, skipped, whole = runs
+    assert full[0].summary["idle_steps"] == full[0].summary["subset_steps"] == 0
     assert skipped[0].summary["idle_steps"] > 0.3 * skipped[0].summary["steps"], skipped[0].summary
-    for a, b in zip(full, skipped):
+    assert skipped[0].summary["subset_steps"] > 0.05 * skipped[0].summary["steps"], skipped[0].summary
+    assert whole[0].summary["idle_steps"] == skipped[0].summary["idle_steps"]
+    assert whole[0].summary["subset_steps"] == 0
+    for a, b in zip(full + full, skipped + whole):
         assert a.summary["t_star_epochs"] == b.summary["t_star_epochs"] is not None
         for state in ("final_state", "tstar_state"):
             sa, sb = getattr(a, state), getattr(b, state)

@@ -94,14 +94,20 @@ class StackedCNN(nn.Module):
             cache[key] = idx.reshape(-1), (torch.arange(batch, device=device)[:, None, None] * length + idx).reshape(-1)
         return cache[key]
 
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        """x: [S, B, L, C_in], seed s reading x[s]; returns the outputs [S, B]."""
+    def forward(self, x: torch.Tensor, seeds: torch.Tensor | None = None) -> torch.Tensor:
+        """x: [S, B, L, C_in], seed s reading x[s]; returns the outputs [S, B].
+
+        seeds: indices [S'] of a subset of the stacked seeds (None: all); x is then [S', B, L, C_in]
+        and the outputs [S', B]. The subset's weights are gathered from the full parameters, so a
+        backward pass gives every parameter its full-size gradient, exactly zero for the seeds left
+        out, at the arithmetic cost of S' seeds."""
+        pick = (lambda p: p) if seeds is None else (lambda p: p.index_select(0, seeds))
         s, b = x.shape[:2]
         x = x.reshape(s, -1, x.shape[3])  # rows: fewer views per layer, each costly under autograd
         for v, bias in zip(self.filters, self.biases):
-            x = self.act(torch.baddbmm(bias, self.patches(x, b), v))
+            x = self.act(torch.baddbmm(pick(bias), self.patches(x, b), pick(v)))
         pooled = x.view(s, b, -1, x.shape[2]).mean(2)  # [S, B, H]
-        return self.b_out[:, None] + torch.bmm(pooled, self.beta)[..., 0] * (
+        return pick(self.b_out)[:, None] + torch.bmm(pooled, pick(self.beta))[..., 0] * (
             math.sqrt(self.filter_size) / self.width)
 
     def state_of(self, s: int) -> dict:

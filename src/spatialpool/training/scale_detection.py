@@ -23,6 +23,7 @@ u then counts the decay actually applied (the learning rate times the decay, ste
 from __future__ import annotations
 
 import math
+import statistics
 import time
 from dataclasses import dataclass, field
 
@@ -130,9 +131,45 @@ def evaluate_stack(model: StackedCNN, x: torch.Tensor, y: torch.Tensor, chunk: i
     return (loss / len(x)).tolist(), (wrong / len(x)).tolist()
 
 
+def subset_pass_pays(model: StackedCNN, x: torch.Tensor, y: torch.Tensor, repeats: int = 5) -> tuple[bool, float, float]:
+    """Whether a look at the losses without autograd followed by a forward and backward pass of one
+    seed takes less time than a forward and backward pass of the whole stack, on this machine and
+    net: the choice `train_seeds` makes for the steps after interpolation. On a small net the
+    passes cost about the same whatever the number of seeds (per-kernel overhead), and the look
+    is then wasted: the default task-2 block trained 1.12x slower with it forced on (2026-12-05),
+    where the task-1 blocks trained 1.13-1.26x faster (README, "Performance").
+
+    x [S, B, L, C], y [S, B]: a minibatch; the gradients are left None. Returns (pays, milliseconds
+    of the look and one seed's pass, milliseconds of the whole pass), medians of `repeats` timings
+    taken alternately after one warm-up each.
+    """
+    one = torch.zeros(1, dtype=torch.long, device=x.device)
+
+    def whole():
+        torch.relu(1 - y * model(x)).mean(1).sum().backward()
+
+    def look_then_one():
+        with torch.no_grad():
+            torch.relu(1 - y * model(x))
+        torch.relu(1 - y[one] * model(x[one], one)).mean(1).sum().backward()
+
+    times = {whole: [], look_then_one: []}
+    for r in range(repeats + 1):
+        for f in times:
+            begin = time.perf_counter()
+            f()
+            if r:
+                times[f].append(1e3 * (time.perf_counter() - begin))
+    for p in model.parameters():
+        p.grad = None
+    subset, full = statistics.median(times[look_then_one]), statistics.median(times[whole])
+    return model.seeds > 1 and subset < full, subset, full
+
+
 def train_seeds(nets: list[SimpleCNN], x_train, y_train, x_test, y_test, cfg: TrainConfig,
                 batch_seeds: list[int], log=print, checkpointer: Checkpointer | None = None,
-                skip_idle_backward: bool | None = None) -> list[TrainResult]:
+                skip_idle_backward: bool | None = None,
+                active_seeds_backward: bool | None = None) -> list[TrainResult]:
     """Train every net of `nets` (one per seed, same architecture) as `train` would, at once.
 
     Seed s draws its minibatches from its own generator seeded with batch_seeds[s], exactly as
@@ -142,11 +179,20 @@ def train_seeds(nets: list[SimpleCNN], x_train, y_train, x_test, y_test, cfg: Tr
     is resumed from; the final weights then equal an uninterrupted run's (bitwise on CPU).
 
     Idle minibatches: on the hinge loss a minibatch whose margins are all >= 1 has a gradient of
-    exact zeros. After interpolation most are such (about 70% of the steps of the default task-1
-    run, 4 seeds stacked), so their backward pass is skipped and SGD steps on zero gradients:
-    the same arithmetic as the full step (it adds wd * W to a gradient of zeros), so the weights
-    are bitwise unchanged. Knowing that a batch is idle takes the loss on the host, a sync per
-    step, so by default (None) this is done on the CPU only.
+    exact zeros. After interpolation most are such (in the default task-1 ReLU run, 4 seeds, 72%
+    of the steps have no seed with a non-zero gradient and 23% one; with swish at beta 16, where one
+    seed collapsed, 15% and 69%). Their backward passes are skipped: a step where no seed is
+    active (non-zero gradient) gets gradients of zeros, and SGD then does the same arithmetic as
+    the full step (it adds wd * W), so the weights are bitwise unchanged. With
+    active_seeds_backward, once a step has had an idle seed the next one first looks at the
+    losses without autograd, then runs a forward and backward pass of the active seeds only
+    (StackedCNN.forward's `seeds`; the others' gradients are exact zeros); while every seed is
+    active the forward pass builds the graph for all. Every weight is bitwise the same whichever
+    path a step takes (tests/test_stacked.py). By default (None) the look is used where it pays,
+    timed on the first minibatch (`subset_pass_pays`): in A/B runs of 2026-12-05 it trained the
+    default 4-seed blocks of task 1 1.13-1.26x faster, and it would slow task 2's small net.
+    Knowing the active seeds takes the losses on the host, a sync per step, so by default (None)
+    skip_idle_backward is on for the CPU only.
 
     A seed's result does not depend on which seeds share the stack (the workflow's training jobs
     are blocks of seeds, README 'Training jobs'): its weights, t*, stop step and error curves are
@@ -178,8 +224,15 @@ def train_seeds(nets: list[SimpleCNN], x_train, y_train, x_test, y_test, cfg: Tr
     params = list(model.parameters())
     # shared zero gradients: SGD without momentum or maximize reads p.grad and never writes it
     zero_grads = [torch.zeros_like(p) for p in params] if skip_idle_backward else None
+    look_first = False  # whether the next step finds its active seeds before building a graph
+    if skip_idle_backward and active_seeds_backward is None:
+        b = min(cfg.batch_size, n)
+        active_seeds_backward, subset_ms, whole_ms = subset_pass_pays(
+            model, xt[:b].expand(n_seeds, -1, -1, -1), y_train[:b].expand(n_seeds, -1))
+        log(f"after interpolation, backward passes on {'the active seeds only' if active_seeds_backward else 'the whole stack'}"
+            f" (timed: a look and one seed's pass {subset_ms:.2f} ms, the whole stack's {whole_ms:.2f} ms)")
     st = dict(step=0, epoch=0, wall=0.0, t_star=[None] * n_seeds, target=[fixed] * n_seeds,
-              done=[False] * n_seeds, idle_steps=0)
+              done=[False] * n_seeds, idle_steps=0, subset_steps=0)
 
     saved = checkpointer.load() if checkpointer else None
     if saved is not None:
@@ -189,7 +242,7 @@ def train_seeds(nets: list[SimpleCNN], x_train, y_train, x_test, y_test, cfg: Tr
         model.load_state_dict(saved["model"])
         for g, gs in zip(gens, saved["generators"]):
             g.set_state(gs)
-        st = {"idle_steps": 0, **saved["loop"]}  # states saved before idle steps were counted
+        st = {"idle_steps": 0, "subset_steps": 0, **saved["loop"]}  # states saved before these were counted
         for r, (tstar, final, hist) in zip(results, saved["per_seed"]):
             r.tstar_state, r.final_state, r.history = tstar, final, hist
     start = last_print = time.perf_counter() - st["wall"]
@@ -214,14 +267,27 @@ def train_seeds(nets: list[SimpleCNN], x_train, y_train, x_test, y_test, cfg: Tr
                     g["lr"] = base * lr_factor(st["step"] + i // cfg.batch_size, cfg, fixed)
             for p in params:
                 p.grad = None
-            out = model(xs[:, i:i + cfg.batch_size])
-            losses = torch.relu(1 - ys[:, i:i + cfg.batch_size] * out)
-            if skip_idle_backward and not losses.any():
-                for p, z in zip(params, zero_grads):
-                    p.grad = z
-                st["idle_steps"] += 1
+            xb, yb = xs[:, i:i + cfg.batch_size], ys[:, i:i + cfg.batch_size]
+            if not skip_idle_backward:
+                torch.relu(1 - yb * model(xb)).mean(1).sum().backward()
             else:
-                losses.mean(1).sum().backward()
+                # While every seed is active (before interpolation) the forward pass builds the
+                # graph; once a step had an idle seed, it looks first without autograd.
+                with torch.set_grad_enabled(not look_first):
+                    losses = torch.relu(1 - yb * model(xb))
+                active = losses.detach().any(1).nonzero()[:, 0]
+                look_first = active_seeds_backward and len(active) < n_seeds
+                if len(active) == 0:
+                    for p, z in zip(params, zero_grads):
+                        p.grad = z
+                    st["idle_steps"] += 1
+                elif losses.requires_grad and (2 * len(active) > n_seeds or not active_seeds_backward):
+                    losses.mean(1).sum().backward()  # the graph is there, and most seeds need it
+                elif len(active) == n_seeds:
+                    torch.relu(1 - yb * model(xb)).mean(1).sum().backward()
+                else:
+                    torch.relu(1 - yb[active] * model(xb[active], active)).mean(1).sum().backward()
+                    st["subset_steps"] += 1
             sgd_step(groups)
         st["step"] += steps_per_epoch
         st["epoch"] += 1
@@ -275,6 +341,8 @@ def train_seeds(nets: list[SimpleCNN], x_train, y_train, x_test, y_test, cfg: Tr
             train_loss=last["train_loss"], train_error=last["train_error"],
             test_loss=last["test_loss"], test_error=last["test_error"],
             wall_s=time.perf_counter() - start, batch_seed=batch_seeds[s], stacked_seeds=n_seeds,
-            idle_steps=st["idle_steps"])  # of the stack: steps whose backward pass was skipped
-    log(f"backward skipped on {st['idle_steps']} idle steps of {st['step']} (every seed's margins >= 1)")
+            idle_steps=st["idle_steps"],  # of the stack: steps whose backward pass was skipped
+            subset_steps=st["subset_steps"])  # steps whose backward pass ran on some seeds only
+    log(f"backward skipped on {st['idle_steps']} idle steps of {st['step']} (every seed's margins >= 1), "
+        f"run on the active seeds only on {st['subset_steps']}")
     return results

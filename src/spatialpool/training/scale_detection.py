@@ -61,6 +61,19 @@ def hinge(out: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
     return torch.relu(1 - y * out).mean()
 
 
+def stack_losses(model: StackedCNN, x: torch.Tensor, y: torch.Tensor,
+                 seeds: torch.Tensor | None = None) -> torch.Tensor:
+    """Hinge losses [S, B] of the stacked seeds (or of the subset `seeds`, StackedCNN.forward) on
+    their minibatches x [S, B, L, C], labels y [S, B] (+-1)."""
+    return torch.relu(1 - y * model(x, seeds))
+
+
+def backward_mean(losses: torch.Tensor) -> None:
+    """Backward pass of the sum over seeds of each seed's mean loss (losses [S, B]): every seed
+    gets the gradient of its own minibatch's mean, as in a one-seed run."""
+    losses.mean(1).sum().backward()
+
+
 def anneal_start(cfg: TrainConfig, target: int | None) -> int | None:
     if not cfg.anneal_fraction or target is None:
         return None
@@ -146,12 +159,12 @@ def subset_pass_pays(model: StackedCNN, x: torch.Tensor, y: torch.Tensor, repeat
     one = torch.zeros(1, dtype=torch.long, device=x.device)
 
     def whole():
-        torch.relu(1 - y * model(x)).mean(1).sum().backward()
+        backward_mean(stack_losses(model, x, y))
 
     def look_then_one():
         with torch.no_grad():
-            torch.relu(1 - y * model(x))
-        torch.relu(1 - y[one] * model(x[one], one)).mean(1).sum().backward()
+            stack_losses(model, x, y)
+        backward_mean(stack_losses(model, x[one], y[one], one))
 
     times = {whole: [], look_then_one: []}
     for r in range(repeats + 1):
@@ -269,12 +282,12 @@ def train_seeds(nets: list[SimpleCNN], x_train, y_train, x_test, y_test, cfg: Tr
                 p.grad = None
             xb, yb = xs[:, i:i + cfg.batch_size], ys[:, i:i + cfg.batch_size]
             if not skip_idle_backward:
-                torch.relu(1 - yb * model(xb)).mean(1).sum().backward()
+                backward_mean(stack_losses(model, xb, yb))
             else:
                 # While every seed is active (before interpolation) the forward pass builds the
                 # graph; once a step had an idle seed, it looks first without autograd.
                 with torch.set_grad_enabled(not look_first):
-                    losses = torch.relu(1 - yb * model(xb))
+                    losses = stack_losses(model, xb, yb)
                 active = losses.detach().any(1).nonzero()[:, 0]
                 look_first = active_seeds_backward and len(active) < n_seeds
                 if len(active) == 0:
@@ -282,11 +295,11 @@ def train_seeds(nets: list[SimpleCNN], x_train, y_train, x_test, y_test, cfg: Tr
                         p.grad = z
                     st["idle_steps"] += 1
                 elif losses.requires_grad and (2 * len(active) > n_seeds or not active_seeds_backward):
-                    losses.mean(1).sum().backward()  # the graph is there, and most seeds need it
+                    backward_mean(losses)  # the graph is there, and most seeds need it
                 elif len(active) == n_seeds:
-                    torch.relu(1 - yb * model(xb)).mean(1).sum().backward()
+                    backward_mean(stack_losses(model, xb, yb))
                 else:
-                    torch.relu(1 - yb[active] * model(xb[active], active)).mean(1).sum().backward()
+                    backward_mean(stack_losses(model, xb[active], yb[active], active))
                     st["subset_steps"] += 1
             sgd_step(groups)
         st["step"] += steps_per_epoch

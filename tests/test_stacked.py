@@ -264,3 +264,39 @@ def test_skipping_idle_backward_passes_changes_nothing(monkeypatch):
             sa, sb = getattr(a, state), getattr(b, state)
             assert all(torch.equal(sa[k], sb[k]) for k in sa), state
         assert a.history == [dict(h, wall_s=x["wall_s"]) for h, x in zip(b.history, a.history)]
+
+
+def test_flushing_subnormals_is_scoped_to_the_block():
+    from spatialpool.runtime import flush_denormals
+    subnormal = torch.tensor([1e-39], dtype=torch.float32)  # below float32's smallest normal, 1.2e-38
+    if not torch.set_flush_denormal(False):
+        pytest.skip("this CPU has no flush-to-zero mode")
+    with flush_denormals():
+        assert (subnormal * 1.0).item() == 0.0
+    assert (subnormal * 1.0).item() != 0.0
+    with flush_denormals(enabled=False):
+        assert (subnormal * 1.0).item() != 0.0
+
+
+def test_swish_training_is_bitwise_the_same_with_subnormals_flushed():
+    """Swish at beta 16 makes subnormal gradients (54 elements of the parameters' gradients on the
+    first minibatch here; hundreds per layer in the default config's nets), which train_seeds
+    flushes to zero on the CPU for speed (runtime.flush_denormals). They are absorbed by every
+    update with a normal term: the trained weights are bitwise those of the unflushed run."""
+    arch = dict(ARCH1, activation="swish:16")
+    data = _data(torch.float32)
+    cfg = TrainConfig(lr=0.03, weight_decay=0.05, stop="decay_times", stop_value=0.5, max_steps=1500,
+                      log_every_epochs=20)
+    stack = StackedCNN([n for n, _ in _nets(arch, range(2), torch.float32)])
+    x, y = channels_last(data[0])[:8], data[1][:8]
+    torch.relu(1 - y * stack(x.expand(2, -1, -1, -1))).mean(1).sum().backward()
+    tiny = torch.finfo(torch.float32).tiny
+    assert sum(((p.grad != 0) & (p.grad.abs() < tiny)).sum().item() for p in stack.parameters()) > 10
+    runs = []
+    for flush in (False, True):
+        nets, batch_seeds = zip(*_nets(arch, range(2), torch.float32))
+        runs.append(train_seeds(list(nets), *data, cfg, list(batch_seeds), log=lambda m: None, flush_subnormals=flush))
+    for a, b in zip(*runs):
+        assert a.summary["steps"] == b.summary["steps"] > 1000
+        for state in ("tstar_state", "final_state"):
+            assert all(torch.equal(getattr(a, state)[k], getattr(b, state)[k]) for k in a.final_state), state

@@ -30,7 +30,7 @@ from dataclasses import dataclass, field
 import torch
 
 from spatialpool.training.resume import Checkpointer
-from spatialpool.runtime import seed_words
+from spatialpool.runtime import flush_denormals, seed_words
 from spatialpool.models.simple_cnn import SimpleCNN
 from spatialpool.models.stacked import StackedCNN, channels_last
 
@@ -182,7 +182,8 @@ def subset_pass_pays(model: StackedCNN, x: torch.Tensor, y: torch.Tensor, repeat
 def train_seeds(nets: list[SimpleCNN], x_train, y_train, x_test, y_test, cfg: TrainConfig,
                 batch_seeds: list[int], log=print, checkpointer: Checkpointer | None = None,
                 skip_idle_backward: bool | None = None,
-                active_seeds_backward: bool | None = None) -> list[TrainResult]:
+                active_seeds_backward: bool | None = None,
+                flush_subnormals: bool | None = None) -> list[TrainResult]:
     """Train every net of `nets` (one per seed, same architecture) as `train` would, at once.
 
     Seed s draws its minibatches from its own generator seeded with batch_seeds[s], exactly as
@@ -215,7 +216,20 @@ def train_seeds(nets: list[SimpleCNN], x_train, y_train, x_test, y_test, cfg: Tr
     evaluates them for all seeds in one reduction, summed in another order. A GPU's batched
     products may use other kernels for other stack sizes, so there the weights agree to float
     rounding, not bitwise.
+
+    flush_subnormals (default None: on for the CPU): the CPU computes with subnormal floats as
+    zeros (runtime.flush_denormals: swish at large beta makes them, and they slow its steps
+    about 3x where they abound).
     """
+    if flush_subnormals is None:
+        flush_subnormals = x_train.device.type == "cpu"
+    with flush_denormals(flush_subnormals):
+        return _train_stack(nets, x_train, y_train, x_test, y_test, cfg, batch_seeds, log, checkpointer,
+                            skip_idle_backward, active_seeds_backward)
+
+
+def _train_stack(nets, x_train, y_train, x_test, y_test, cfg, batch_seeds, log, checkpointer,
+                 skip_idle_backward, active_seeds_backward) -> list[TrainResult]:
     n_seeds, depth, width = len(nets), nets[0].depth, nets[0].width
     device = x_train.device
     results = [TrainResult({k: v.detach().cpu().clone() for k, v in net.state_dict().items()}, None, {})

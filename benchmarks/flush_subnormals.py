@@ -19,10 +19,9 @@ from pathlib import Path
 import torch
 import yaml
 
-from spatialpool.config import keyed, task_from_config
-from spatialpool.data.scale_detection import make_dataset, render
-from spatialpool.models.simple_cnn import SimpleCNN
-from spatialpool.training.scale_detection import TrainConfig, init_seeds, train_seeds
+from spatialpool.config import keyed
+from spatialpool.training.scale_detection import TrainConfig, train_seeds
+from stacked_training import data as task_data, nets_for
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -38,24 +37,14 @@ def main():
     if args.experiment not in cfg["experiments"]:
         raise SystemExit(f"no experiment {args.experiment!r} in config.yaml: {sorted(cfg['experiments'])}")
     exp = cfg["experiments"][args.experiment]
-    task_cfg = cfg["tasks"][exp["task"]]
-    task = task_from_config(task_cfg)
-    d = make_dataset(task, task_cfg["n_train"], task_cfg["data_seed"])
-    x = lambda k: torch.tensor(render(task, *d[k].T), dtype=torch.float32)
-    y = lambda k: torch.tensor(d[k], dtype=torch.float32)
-    data = x("train_sites"), y("train_y"), x("test_sites"), y("test_y")
+    data = task_data(cfg["tasks"][exp["task"]], torch.device("cpu"))
     train_cfg = TrainConfig(**{**exp["train"], "max_steps": args.steps})
     seeds = exp["seeds"][:cfg["block_size"]]
 
     def run(flush: bool):
-        nets, batch_seeds = [], []
-        for s in seeds:
-            init_seed, batch_seed = init_seeds(s)
-            torch.manual_seed(init_seed)
-            nets.append(SimpleCNN(activation=exp["activation"], **exp["net"]))
-            batch_seeds.append(batch_seed)
+        nets, batch_seeds = zip(*nets_for(exp, seeds))
         begin = time.perf_counter()
-        result = train_seeds(nets, *data, train_cfg, batch_seeds, log=lambda m: None, flush_subnormals=flush)
+        result = train_seeds(list(nets), *data, train_cfg, list(batch_seeds), log=lambda m: None, flush_subnormals=flush)
         return time.perf_counter() - begin, [r.final_state for r in result]
 
     times, states = {True: [], False: []}, {}

@@ -7,7 +7,8 @@ from spatialpool.data.scale_detection import Task, make_dataset, render
 from spatialpool.models.simple_cnn import SimpleCNN
 from spatialpool.models.stacked import StackedCNN, channels_last
 from baselines import train_one_seed as train
-from spatialpool.training.scale_detection import TrainConfig, init_seeds, sgd_step, subset_pass_pays, train_seeds
+from spatialpool.training.scale_detection import (TrainConfig, backward_mean, init_seeds, sgd_step, stack_losses,
+                                                  subset_pass_pays, train_seeds)
 
 TASK1 = Task("distance", 32, 11, 4)
 ARCHS = [dict(depth=6, width=8, filter_size=3, stride=1, activation="relu"),
@@ -289,7 +290,7 @@ def test_swish_training_is_bitwise_the_same_with_subnormals_flushed():
                       log_every_epochs=20)
     stack = StackedCNN([n for n, _ in _nets(arch, range(2), torch.float32)])
     x, y = channels_last(data[0])[:8], data[1][:8]
-    torch.relu(1 - y * stack(x.expand(2, -1, -1, -1))).mean(1).sum().backward()
+    backward_mean(stack_losses(stack, x.expand(2, -1, -1, -1), y.expand(2, -1)))
     tiny = torch.finfo(torch.float32).tiny
     assert sum(((p.grad != 0) & (p.grad.abs() < tiny)).sum().item() for p in stack.parameters()) > 10
     runs = []

@@ -24,7 +24,7 @@ import torch
 from torch import nn
 
 from spatialpool.perturbations.diffeo import _pixel_grid, modes
-from spatialpool.training.images import ImageTrainConfig, RunSeeds, _timed_steps, pick_device
+from spatialpool.training.images import ImageTrainConfig, RunSeeds, _timed_steps, memory_format_for, pick_device
 from spatialpool.data.images import ImageSplits, InputNoise
 from spatialpool.measurement.sensitivity import Representations, delta_is_undefined, divide_by_delta
 from spatialpool.models.simple_cnn import SimpleCNN
@@ -195,7 +195,7 @@ def train_steps_dataloader(model: nn.Module, data: ImageSplits, cfg: ImageTrainC
         pin_memory=device.type == "cuda", persistent_workers=num_workers > 0,
         generator=torch.Generator().manual_seed(seeds.batches))
     noise = InputNoise(cfg.noise_std, seeds.noise, device)
-    memory_format = torch.channels_last if device.type == "cuda" and cfg.channels_last else torch.contiguous_format
+    memory_format = memory_format_for(model, cfg)  # the same layout as the on-device pipeline
     model.to(device=device, memory_format=memory_format)
 
     def forever():

@@ -18,6 +18,7 @@ from spatialpool.training.images import (
     init_model,
     make_optimizer,
     make_scheduler,
+    memory_format_for,
     paper_protocol,
     parameter_groups,
     run_seed,
@@ -164,6 +165,23 @@ def test_same_seed_gives_bitwise_identical_weights_on_cpu():
         assert torch.equal(v, runs[1].states["final"][k])
     assert [h["train_loss"] for h in runs[0].history[1:]] == [h["train_loss"] for h in runs[1].history[1:]]
     assert any(not torch.equal(v, runs[2].states["final"][k]) for k, v in runs[0].states["final"].items())
+
+
+def test_conv_nets_train_channels_last_and_their_checkpoints_stay_contiguous():
+    """NHWC only where there are convolutions (and cfg.channels_last); the trained weights are the
+    contiguous layout's up to rounding, and every stored state is a plain contiguous tensor."""
+    cfg = ImageTrainConfig(epochs=1, batch_size=8, lr=0.05, augment=False, **QUIET)
+    assert memory_format_for(build("lenet", width_factor=0.25), cfg) == torch.channels_last
+    assert memory_format_for(build("fcn2", width_factor=0.25), cfg) == torch.contiguous_format
+    nchw = ImageTrainConfig(**{**cfg.__dict__, "channels_last": False})
+    assert memory_format_for(build("lenet", width_factor=0.25), nchw) == torch.contiguous_format
+    data = tiny_data()
+    _, cl = run_seed("lenet", data, cfg, seed=0, width_factor=0.25, log=lambda m: None)
+    _, plain = run_seed("lenet", data, nchw, seed=0, width_factor=0.25, log=lambda m: None)
+    for state in ("init", "best", "final"):
+        for k, v in cl.states[state].items():
+            assert v.is_contiguous(), (state, k)
+            torch.testing.assert_close(v, plain.states[state][k], rtol=1e-4, atol=1e-5)
 
 
 @pytest.mark.parametrize("selection", ["validation", "test"])

@@ -16,7 +16,8 @@ The authors' protocol, every choice a config value:
 The data live on the device for the whole run (uint8 or float). Each minibatch is gathered,
 padded, cropped and flipped there in one indexing operation with a seeded generator, then
 normalised (and corrupted by InputNoise for noisy CIFAR-10): no DataLoader, no per-image
-Python. On CUDA the forward pass runs under bf16 autocast on channels_last tensors.
+Python. Networks with convolutions train on channels_last (NHWC) tensors on every device
+(`memory_format_for`), and on CUDA under bf16 autocast.
 
 Seeds: one run seed is expanded into independent seeds for the initialisation, minibatch
 order, augmentation draws, input noise and dropout / drop-connect; all are recorded. On the
@@ -121,11 +122,24 @@ def augment_batch(x: torch.Tensor, offsets: torch.Tensor, flips: torch.Tensor, p
     return torch.where(flips[:, None, None, None], crops.flip(-1), crops)
 
 
+def memory_format_for(model: nn.Module, cfg: ImageTrainConfig) -> torch.memory_format:
+    """channels_last for a network with 2D convolutions when cfg.channels_last, else contiguous.
+
+    On the CPU, oneDNN's convolutions run on NHWC without reordering: a training step of the
+    default run's narrow ResNet18 and VGG11-BN is 1.1-1.5x faster, LeNet's 1.0-1.2x
+    (benchmarks/channels_last.py); the fully connected nets gain nothing (their first layer
+    flattens the image) and stay contiguous. Either layout is deterministic on the CPU; the
+    two round differently, so they train to different weights."""
+    has_conv = any(isinstance(m, nn.Conv2d) for m in model.modules())
+    return torch.channels_last if cfg.channels_last and has_conv else torch.contiguous_format
+
+
 class DeviceBatches:
     """Minibatches from device-resident data: seeded order, on-device augmentation,
-    normalisation and input noise."""
+    normalisation and input noise, laid out in `memory_format` (see memory_format_for)."""
 
-    def __init__(self, data: ImageSplits, cfg: ImageTrainConfig, seeds: RunSeeds, device: torch.device):
+    def __init__(self, data: ImageSplits, cfg: ImageTrainConfig, seeds: RunSeeds, device: torch.device,
+                 memory_format: torch.memory_format = torch.contiguous_format):
         self.data, self.cfg, self.device = data, cfg, device
         self.x = data.x_train.to(device)
         self.y = data.y_train.to(device)
@@ -134,8 +148,7 @@ class DeviceBatches:
         self.noise = InputNoise(cfg.noise_std, seeds.noise, device)
         self.mean = torch.tensor(data.mean, device=device).view(1, -1, 1, 1)
         self.std = torch.tensor(data.std, device=device).view(1, -1, 1, 1)
-        self.memory_format = (torch.channels_last if device.type == "cuda" and cfg.channels_last
-                              else torch.contiguous_format)
+        self.memory_format = memory_format
 
     def __len__(self):
         return len(self.x)
@@ -198,7 +211,9 @@ def evaluate(model: nn.Module, batches: DeviceBatches, x: torch.Tensor, y: torch
 
 
 def _snapshot(model: nn.Module) -> dict:
-    return {k: v.detach().to("cpu", copy=True) for k, v in model.state_dict().items()}
+    """The weights on the CPU, contiguous whatever the training layout (checkpoints stay plain)."""
+    return {k: v.detach().to("cpu", memory_format=torch.contiguous_format, copy=True)
+            for k, v in model.state_dict().items()}
 
 
 # --------------------------------------------------------------------------- training
@@ -234,7 +249,7 @@ def train_model(model: nn.Module, data: ImageSplits, cfg: ImageTrainConfig, seed
                          "or choose the authors' selection='test'")
     if device.type == "cuda":
         torch.backends.cudnn.benchmark = True
-    batches = DeviceBatches(data, cfg, seeds, device)
+    batches = DeviceBatches(data, cfg, seeds, device, memory_format_for(model, cfg))
     model.to(device=device, memory_format=batches.memory_format)
     opt, loss = make_optimizer(model, cfg), loss_fn(cfg)
     sched = make_scheduler(opt, cfg)
@@ -380,7 +395,7 @@ def train_steps_device(model: nn.Module, data: ImageSplits, cfg: ImageTrainConfi
                        steps: int, warmup: int = 3) -> tuple[int, float]:
     """(images, seconds) for `steps` SGD steps of the on-device pipeline, after `warmup` steps."""
     device = pick_device(cfg.device)
-    batches = DeviceBatches(data, cfg, seeds, device)
+    batches = DeviceBatches(data, cfg, seeds, device, memory_format_for(model, cfg))
     model.to(device=device, memory_format=batches.memory_format)
 
     def forever():

@@ -32,7 +32,7 @@ class ImageTrainConfig:
     eval_batch_size: int = 1000
     device: str = "auto"                # "auto": CUDA when available
     amp_bf16: bool = True               # CUDA only
-    channels_last: bool = True          # CUDA only
+    channels_last: bool = True          # NHWC for nets with convolutions, CPU and CUDA (memory_format_for)
     progress_seconds: float = 10.0
     # the training trajectory: also keep the weights after these epochs (states "epoch<n>")
     trajectory_epochs: tuple[int, ...] = ()

@@ -8,7 +8,7 @@ from spatialpool.models.simple_cnn import SimpleCNN
 from spatialpool.models.stacked import StackedCNN, channels_last
 from baselines import train_one_seed as train
 from spatialpool.training.scale_detection import (TrainConfig, backward_mean, init_seeds, sgd_step, stack_losses,
-                                                  subset_pass_pays, train_seeds)
+                                                  subset_pass_is_exact, subset_pass_pays, train_seeds)
 
 TASK1 = Task("distance", 32, 11, 4)
 ARCHS = [dict(depth=6, width=8, filter_size=3, stride=1, activation="relu"),
@@ -36,13 +36,18 @@ def test_stacked_forward_equals_each_seed(arch):
 
 
 @pytest.mark.parametrize("arch", ARCHS)
-def test_a_seed_subset_is_bitwise_its_rows_of_the_whole_stack(arch):
+def test_a_seed_subset_is_its_rows_of_the_whole_stack(arch):
     """The training loop runs its backward pass on the active seeds only (forward's `seeds`):
-    their outputs and gradients must be bitwise those of the whole stack, and every other seed's
-    gradient exactly zero (float32, CPU, as the workflow trains)."""
+    their outputs and gradients are those of the whole stack to float32 rounding, every other
+    seed's gradient is exactly zero, and they are bitwise the whole stack's wherever
+    `subset_pass_is_exact` says so, the check that decides whether the loop may take that path:
+    it must never certify a net whose subset passes differ (float32, CPU, as the workflow trains).
+    Bitwise equality itself depends on the CPU's batched-product kernels: on an AMD EPYC machine
+    the width-5 net's subsets of 3 seeds differ from the whole stack in their last bits."""
     stack = StackedCNN([n for n, _ in _nets(arch, range(4), torch.float32)])
     x = torch.stack([channels_last(xs) for xs in torch.randn(4, 6, 1, 32)])
     w = torch.randn(4, 6)  # a generic upstream gradient per seed and image
+    bitwise = True
     for subset in ([2], [0, 3], [1, 2, 3]):
         seeds = torch.tensor(subset)
         stack.zero_grad(set_to_none=True)
@@ -51,12 +56,40 @@ def test_a_seed_subset_is_bitwise_its_rows_of_the_whole_stack(arch):
         whole = [p.grad.clone() for p in stack.parameters()]
         stack.zero_grad(set_to_none=True)
         part = stack(x[seeds], seeds)
-        assert torch.equal(part, full[seeds].detach())
+        torch.testing.assert_close(part, full[seeds].detach(), rtol=1e-5, atol=1e-6)
+        bitwise &= torch.equal(part, full[seeds].detach())
         (part * w[seeds]).sum().backward()
         others = [s for s in range(4) if s not in subset]
         for a, b in zip(whole, stack.parameters()):
-            assert torch.equal(a[seeds], b.grad[seeds])
+            torch.testing.assert_close(a[seeds], b.grad[seeds], rtol=1e-5, atol=1e-6)
+            bitwise &= torch.equal(a[seeds], b.grad[seeds])
             assert torch.equal(b.grad[others], torch.zeros_like(b.grad[others]))
+    y = torch.where(torch.arange(6) % 2 == 0, 1.0, -1.0).expand(4, -1)
+    if not bitwise:
+        assert not subset_pass_is_exact(stack, x, y)
+
+
+def test_the_subset_path_is_taken_only_where_it_changes_no_weight(monkeypatch):
+    """Where a pass of fewer seeds is not bitwise the whole stack's (forced here), the loop keeps
+    whole-stack passes whatever the timing says and says why in its log; the check itself leaves
+    no gradient and no changed weight behind."""
+    import spatialpool.training.scale_detection as sd
+    stack = StackedCNN([n for n, _ in _nets(ARCH1, range(3), torch.float32)])
+    before = {k: v.clone() for k, v in stack.state_dict().items()}
+    x, y = torch.randn(3, 8, 32, 1), torch.sign(torch.randn(3, 8))
+    assert subset_pass_is_exact(stack, x, y) in (True, False)
+    assert all(torch.equal(v, before[k]) for k, v in stack.state_dict().items())
+    assert all(p.grad is None for p in stack.parameters())
+
+    monkeypatch.setattr(sd, "subset_pass_is_exact", lambda *a: False)
+    monkeypatch.setattr(sd, "subset_pass_pays", lambda *a, **k: (True, 0.1, 1.0))
+    cfg = TrainConfig(lr=0.03, weight_decay=0.05, stop="decay_times", stop_value=0.5, max_steps=1000,
+                      log_every_epochs=20)
+    nets, batch_seeds = zip(*_nets(ARCH1, range(3), torch.float32))
+    messages = []
+    out = train_seeds(list(nets), *_data(torch.float32), cfg, list(batch_seeds), log=messages.append)
+    assert out[0].summary["subset_steps"] == 0 and out[0].summary["idle_steps"] > 0, out[0].summary
+    assert any("not bitwise the whole stack's" in m for m in messages), messages
 
 
 @pytest.mark.parametrize("filter_size", [2, 3, 4, 5])

@@ -22,6 +22,7 @@ u then counts the decay actually applied (the learning rate times the decay, ste
 """
 from __future__ import annotations
 
+import itertools
 import math
 import statistics
 import time
@@ -179,6 +180,49 @@ def subset_pass_pays(model: StackedCNN, x: torch.Tensor, y: torch.Tensor, repeat
     return model.seeds > 1 and subset < full, subset, full
 
 
+EXACT_CHECK_MAX_SEEDS = 8  # subset_pass_is_exact tries every subset: 2^S - 2 passes
+
+
+def subset_pass_is_exact(model: StackedCNN, x: torch.Tensor, y: torch.Tensor) -> bool:
+    """Whether a forward and backward pass of any proper subset of the stacked seeds gives
+    bitwise the gradients of those seeds in the whole stack's pass, on this machine and net.
+
+    The two passes make the same arithmetic per seed, but a batched matrix product may take
+    another kernel, with another order of summation, for another number of matrices or another
+    position in the batch: on an AMD EPYC machine (2026-12-06) the products of a width-5 test
+    net changed in their last bits for the subsets {1, 2, 3} and {0, 2, 3} of 4 seeds but not
+    for {0, 1, 2}, while every product shape of the default nets (width 32) stayed bitwise the
+    same. Kernels are chosen by shape and position, not by values, so one minibatch tells, but
+    every subset must be tried; above EXACT_CHECK_MAX_SEEDS seeds that is too many passes and
+    the answer is False. `train_seeds` takes the active-seeds path only where this holds, so
+    that which path a step takes never changes a weight.
+
+    x [S, B, L, C], y [S, B]: a minibatch; the gradients are left None.
+    """
+    if model.seeds > EXACT_CHECK_MAX_SEEDS:
+        return False
+    params = list(model.parameters())
+    for p in params:
+        p.grad = None
+    backward_mean(stack_losses(model, x, y))
+    whole = [p.grad for p in params]
+    exact = True
+    for r in range(1, model.seeds):
+        for subset in itertools.combinations(range(model.seeds), r):
+            seeds = torch.tensor(subset, device=x.device)
+            for p in params:
+                p.grad = None
+            backward_mean(stack_losses(model, x[seeds], y[seeds], seeds))
+            exact = all(torch.equal(w[seeds], p.grad[seeds]) for w, p in zip(whole, params))
+            if not exact:
+                break
+        if not exact:
+            break
+    for p in params:
+        p.grad = None
+    return exact
+
+
 def train_seeds(nets: list[SimpleCNN], x_train, y_train, x_test, y_test, cfg: TrainConfig,
                 batch_seeds: list[int], log=print, checkpointer: Checkpointer | None = None,
                 skip_idle_backward: bool | None = None,
@@ -202,9 +246,11 @@ def train_seeds(nets: list[SimpleCNN], x_train, y_train, x_test, y_test, cfg: Tr
     losses without autograd, then runs a forward and backward pass of the active seeds only
     (StackedCNN.forward's `seeds`; the others' gradients are exact zeros); while every seed is
     active the forward pass builds the graph for all. Every weight is bitwise the same whichever
-    path a step takes (tests/test_stacked.py). By default (None) the look is used where it pays,
-    timed on the first minibatch (`subset_pass_pays`): in A/B runs of 2026-12-05 it trained the
-    default 4-seed blocks of task 1 1.13-1.26x faster, and it would slow task 2's small net.
+    path a step takes (tests/test_stacked.py). By default (None) the look is used where a pass of
+    fewer seeds is bitwise the whole stack's on this machine (`subset_pass_is_exact`: otherwise
+    the path would change the weights in their last bits) and where it pays, timed on the first
+    minibatch (`subset_pass_pays`): in A/B runs of 2026-12-05 it trained the default 4-seed
+    blocks of task 1 1.13-1.26x faster, and it would slow task 2's small net.
     Knowing the active seeds takes the losses on the host, a sync per step, so by default (None)
     skip_idle_backward is on for the CPU only.
 
@@ -212,7 +258,8 @@ def train_seeds(nets: list[SimpleCNN], x_train, y_train, x_test, y_test, cfg: Tr
     are blocks of seeds, README 'Training jobs'): its weights, t*, stop step and error curves are
     bitwise those of the seed trained alone on CPU (tests/test_stacked.py), because every seed owns
     its own slice of each batched product and its own generator, and a skipped idle step changes
-    no weight. Only the recorded losses agree to float32 rounding rather than bitwise: the stack
+    no weight; this holds where the CPU's batched products keep their kernels whatever the number
+    of seeds (`subset_pass_is_exact` checks it; the training log says). Only the recorded losses agree to float32 rounding rather than bitwise: the stack
     evaluates them for all seeds in one reduction, summed in another order. A GPU's batched
     products may use other kernels for other stack sizes, so there the weights agree to float
     rounding, not bitwise.
@@ -254,10 +301,19 @@ def _train_stack(nets, x_train, y_train, x_test, y_test, cfg, batch_seeds, log, 
     look_first = False  # whether the next step finds its active seeds before building a graph
     if skip_idle_backward and active_seeds_backward is None:
         b = min(cfg.batch_size, n)
-        active_seeds_backward, subset_ms, whole_ms = subset_pass_pays(
-            model, xt[:b].expand(n_seeds, -1, -1, -1), y_train[:b].expand(n_seeds, -1))
-        log(f"after interpolation, backward passes on {'the active seeds only' if active_seeds_backward else 'the whole stack'}"
-            f" (timed: a look and one seed's pass {subset_ms:.2f} ms, the whole stack's {whole_ms:.2f} ms)")
+        xb, yb = xt[:b].expand(n_seeds, -1, -1, -1), y_train[:b].expand(n_seeds, -1)
+        if n_seeds > 1 and not subset_pass_is_exact(model, xb, yb):
+            active_seeds_backward = False
+            log("after interpolation, backward passes on the whole stack: on this machine a pass of fewer seeds is "
+                "not bitwise the whole stack's for this net (its batched products change kernels with the number "
+                "of seeds), so a seed's weights may also differ in their last bits from the same seed's in a block "
+                "of another size")
+        else:
+            active_seeds_backward, subset_ms, whole_ms = subset_pass_pays(model, xb, yb)
+            log(f"after interpolation, backward passes on "
+                f"{'the active seeds only' if active_seeds_backward else 'the whole stack'}"
+                f" (timed: a look and one seed's pass {subset_ms:.2f} ms, the whole stack's {whole_ms:.2f} ms;"
+                f" passes of fewer seeds checked bitwise the whole stack's)")
     st = dict(step=0, epoch=0, wall=0.0, t_star=[None] * n_seeds, target=[fixed] * n_seeds,
               done=[False] * n_seeds, idle_steps=0, subset_steps=0)
 

@@ -4,7 +4,7 @@
 
 Times SGD steps of the default run's image nets (its widths and batch, digits-sized 1x32x32
 random inputs, the authors' CNN protocol) on one thread, with the training loop's own step
-(training/images._timed_steps), in alternating rounds A B B A ... so that the machine's drift
+(training/images.train_steps_device), in alternating rounds A B B A ... so that the machine's drift
 hits both layouts alike; per net it prints the median seconds per step of each layout and their
 ratio. The last line is the ratio over the default run's heavy nets (ResNet18 and VGG11-BN), the
 ones channels_last is used for (training/images.memory_format_for).
@@ -25,7 +25,7 @@ except ImportError:  # run from a checkout without installing
 
 from spatialpool.data.images import ImageSplits
 from spatialpool.models.architectures import build
-from spatialpool.training.images import DeviceBatches, ImageTrainConfig, RunSeeds, _timed_steps
+from spatialpool.training.images import ImageTrainConfig, RunSeeds, train_steps_device
 
 NETS = [("resnet18", 0.125), ("vgg11_bn", 0.25), ("lenet", 1.0)]  # config.yaml's digits group
 
@@ -38,16 +38,12 @@ def digits_like(n: int = 512) -> ImageSplits:
                        classes=[str(i) for i in range(10)])
 
 
-def seconds_per_step(arch: str, width_factor: float, layout: torch.memory_format, data, steps: int) -> float:
-    cfg = ImageTrainConfig(batch_size=32, lr=0.025, augment=False, device="cpu")
+def seconds_per_step(arch: str, width_factor: float, channels_last: bool, data, steps: int) -> float:
+    """The training loop's own timed steps (train_steps_device), its layout chosen as in training."""
+    cfg = ImageTrainConfig(batch_size=32, lr=0.025, augment=False, device="cpu", channels_last=channels_last)
     torch.manual_seed(0)
-    model = build(arch, width_factor=width_factor, in_channels=1, input_size=32).to(memory_format=layout)
-    batches = DeviceBatches(data, cfg, RunSeeds.from_seed(0), torch.device("cpu"), layout)
-
-    def forever():
-        while True:
-            yield from batches.epoch()
-    images, seconds = _timed_steps(model, forever(), cfg, torch.device("cpu"), steps, warmup=3)
+    model = build(arch, width_factor=width_factor, in_channels=1, input_size=32)
+    _, seconds = train_steps_device(model, data, cfg, RunSeeds.from_seed(0), steps, warmup=3)
     return seconds / steps
 
 
@@ -58,7 +54,7 @@ def main():
     args = ap.parse_args()
     torch.set_num_threads(1)
     data = digits_like()
-    layouts = {"contiguous": torch.contiguous_format, "channels_last": torch.channels_last}
+    layouts = {"contiguous": False, "channels_last": True}
     times = {(a, name): [] for a, _ in NETS for name in layouts}
     for r in range(args.rounds):
         order = list(layouts.items()) if r % 2 == 0 else list(layouts.items())[::-1]

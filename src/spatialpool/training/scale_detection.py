@@ -202,25 +202,25 @@ def subset_pass_is_exact(model: StackedCNN, x: torch.Tensor, y: torch.Tensor) ->
     if model.seeds > EXACT_CHECK_MAX_SEEDS:
         return False
     params = list(model.parameters())
-    for p in params:
-        p.grad = None
-    backward_mean(stack_losses(model, x, y))
-    whole = [p.grad for p in params]
-    exact = True
-    for r in range(1, model.seeds):
-        for subset in itertools.combinations(range(model.seeds), r):
-            seeds = torch.tensor(subset, device=x.device)
-            for p in params:
-                p.grad = None
-            backward_mean(stack_losses(model, x[seeds], y[seeds], seeds))
-            exact = all(torch.equal(w[seeds], p.grad[seeds]) for w, p in zip(whole, params))
-            if not exact:
-                break
-        if not exact:
-            break
-    for p in params:
-        p.grad = None
-    return exact
+
+    def gradients(seeds=None) -> list[torch.Tensor]:
+        for p in params:
+            p.grad = None
+        xs, ys = (x, y) if seeds is None else (x[seeds], y[seeds])
+        backward_mean(stack_losses(model, xs, ys, seeds))
+        grads = [p.grad for p in params]
+        for p in params:
+            p.grad = None
+        return grads
+
+    whole = gradients()
+
+    def same(subset) -> bool:
+        seeds = torch.tensor(subset, device=x.device)
+        return all(torch.equal(w[seeds], g[seeds]) for w, g in zip(whole, gradients(seeds)))
+
+    return all(same(subset) for r in range(1, model.seeds)
+               for subset in itertools.combinations(range(model.seeds), r))
 
 
 def train_seeds(nets: list[SimpleCNN], x_train, y_train, x_test, y_test, cfg: TrainConfig,
@@ -259,8 +259,9 @@ def train_seeds(nets: list[SimpleCNN], x_train, y_train, x_test, y_test, cfg: Tr
     bitwise those of the seed trained alone on CPU (tests/test_stacked.py), because every seed owns
     its own slice of each batched product and its own generator, and a skipped idle step changes
     no weight; this holds where the CPU's batched products keep their kernels whatever the number
-    of seeds (`subset_pass_is_exact` checks it; the training log says). Only the recorded losses agree to float32 rounding rather than bitwise: the stack
-    evaluates them for all seeds in one reduction, summed in another order. A GPU's batched
+    of seeds (`subset_pass_is_exact` checks it; the training log says). Only the recorded losses
+    agree to float32 rounding rather than bitwise: the stack evaluates them for all seeds in one
+    reduction, summed in another order. A GPU's batched
     products may use other kernels for other stack sizes, so there the weights agree to float
     rounding, not bitwise.
 
@@ -302,7 +303,7 @@ def _train_stack(nets, x_train, y_train, x_test, y_test, cfg, batch_seeds, log, 
     if skip_idle_backward and active_seeds_backward is None:
         b = min(cfg.batch_size, n)
         xb, yb = xt[:b].expand(n_seeds, -1, -1, -1), y_train[:b].expand(n_seeds, -1)
-        if n_seeds > 1 and not subset_pass_is_exact(model, xb, yb):
+        if not subset_pass_is_exact(model, xb, yb):  # one seed: no subset, exact
             active_seeds_backward = False
             log("after interpolation, backward passes on the whole stack: on this machine a pass of fewer seeds is "
                 "not bitwise the whole stack's for this net (its batched products change kernels with the number "

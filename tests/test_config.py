@@ -53,6 +53,16 @@ def test_bad_values_are_named(default_config, key, value, expected):
     assert any(expected in p for p in found), found
 
 
+@pytest.mark.parametrize("value,hinted", [("5", True), ("-1", True), ("0.5", True), ("true", True),
+                                          ("five", False), ("0,1,2", False)])
+def test_number_given_as_text_points_to_configfile(default_config, value, hinted):
+    """Snakemake's --config hands nested values over as text (--config probe='{size: 5}' gives
+    '5'): the schema's type error then says so and names --configfile; other strings do not."""
+    _set(default_config, "probe.size", value)
+    found = [p for p in problems(default_config, SCHEMA) if p.startswith("probe.size:")]
+    assert found and all(("--configfile" in p) == hinted for p in found), found
+
+
 def test_unknown_key_is_reported(default_config):
     entry(default_config["experiments"], "task1_relu")["train"]["learning_rate"] = 0.1
     found = problems(default_config, SCHEMA)

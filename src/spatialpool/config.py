@@ -20,8 +20,26 @@ def schema_problems(config: dict, schema_path: str | Path) -> list[str]:
     for err in sorted(validator.iter_errors(config), key=lambda e: list(map(str, e.absolute_path))):
         key = ".".join(named_path(config, err.absolute_path)) or "(top level)"
         hint = err.schema.get("description") if isinstance(err.schema, dict) else None
-        problems.append(f"{key}: {err.message}" + (f" (expected: {hint})" if hint else ""))
+        problems.append(f"{key}: {err.message}" + (f" (expected: {hint})" if hint else "")
+                        + (COMMAND_LINE_TEXT if _number_as_text(err) else ""))
     return problems
+
+
+COMMAND_LINE_TEXT = ("; a number arriving as text is what Snakemake's --config makes of a nested value "
+                     "(--config probe='{size: 5}' gives the string '5'): set nested keys in a --configfile")
+
+
+def _number_as_text(err) -> bool:
+    """Whether a schema error is a type error on a string that reads as a number or a boolean."""
+    if err.validator != "type" or not isinstance(err.instance, str):
+        return False
+    if err.instance.strip().lower() in ("true", "false"):
+        return True
+    try:
+        float(err.instance)
+    except ValueError:
+        return False
+    return True
 
 
 def named_path(config: dict, path) -> list[str]:

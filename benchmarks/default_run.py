@@ -8,7 +8,7 @@ directory and prints the wall time per rule family (from Snakemake's benchmark f
 job-seconds of every rule family (from the run's log: each job's start and finish, to the
 second, start-up included), how busy the cores were (job-seconds / (cores x wall): near 1, only
 less work shortens the run) and the total. The last
-line compares the total with the 10-minute budget of a 2-core machine (README, "Performance").
+line compares the total with the 10-minute budget of a 2-core machine (README, "Performance"; docs/performance.md).
 """
 from __future__ import annotations
 

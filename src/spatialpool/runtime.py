@@ -111,7 +111,7 @@ def flush_denormals(enabled: bool = True):
     in the gradients of a freshly initialised swish:16 net of the default config). There a
     stacked training step took 15.9 ms, and 5.2 ms with them flushed; the default swish:16 block
     trained 1.22x faster over its 24,000 steps (benchmarks/flush_subnormals.py, 2026-12-06,
-    Intel Xeon; README "Performance"). What flushing changes
+    Intel Xeon; docs/performance.md, "Subnormal floats"). What flushing changes
     is below 1.2e-38 in magnitude: it is absorbed by every sum with a normal term, and the
     default config's blocks train to bitwise the same weights either way (tests/test_stacked.py
     checks a case where the gradients hold subnormals).

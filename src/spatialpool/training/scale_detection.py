@@ -151,7 +151,7 @@ def subset_pass_pays(model: StackedCNN, x: torch.Tensor, y: torch.Tensor, repeat
     net: the choice `train_seeds` makes for the steps after interpolation. On a small net the
     passes cost about the same whatever the number of seeds (per-kernel overhead), and the look
     is then wasted: the default task-2 block trained 1.12x slower with it forced on (2026-12-05),
-    where the task-1 blocks trained 1.13-1.26x faster (README, "Performance").
+    where the task-1 blocks trained 1.13-1.26x faster (docs/performance.md).
 
     x [S, B, L, C], y [S, B]: a minibatch; the gradients are left None. Returns (pays, milliseconds
     of the look and one seed's pass, milliseconds of the whole pass), medians of `repeats` timings
